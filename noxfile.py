@@ -1,0 +1,93 @@
+"""Every check CI runs. ``nox`` runs the default set (the README's test command)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import tomllib
+
+import nox
+
+ROOT = pathlib.Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typing", "tests", "lowest", "packaging"]
+
+PYTHON = "3.11"
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """mypy --strict over the package and the public-API typing test."""
+    session.install("-e", ".[redis]", *_group("typing"))
+    session.run("mypy", "src", "tests/typing")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite under branch coverage, failing under 95%."""
+    session.install("-e", ".[redis]", *_group("test"))
+    session.run("coverage", "erase")
+    session.run(
+        "pytest",
+        "--cov=boxjwt",
+        "--cov-branch",
+        "--cov-report=term-missing:skip-covered",
+        "--cov-fail-under=95",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"},
+    )
+
+
+def _lower_bounds() -> list[str]:
+    """``name==version`` for every runtime dependency's ``>=`` lower bound."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pins = []
+    for req in data["project"]["dependencies"]:
+        m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][^,;\s]*)\s*", req)
+        if not m:
+            raise RuntimeError(f"dependency without a plain lower bound: {req!r}")
+        pins.append(f"{m.group(1)}=={m.group(2)}")
+    return pins
+
+
+@nox.session(python=PYTHON)
+def lowest(session: nox.Session) -> None:
+    """The test suite against the lowest dependency versions pyproject.toml admits."""
+    pins = _lower_bounds()
+    constraints = pathlib.Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    session.install("-e", ".[redis]", *_group("test"), "-c", str(constraints))
+    session.run("python", "-c", "import cryptography, jwt, requests, attrs, tenacity; "
+                "print('lowest:', cryptography.__version__, jwt.__version__, "
+                "requests.__version__, attrs.__version__)")
+    session.run("pytest", "-q", "-p", "no:randomly", *session.posargs,
+                env={"HYPOTHESIS_PROFILE": "dev"})
+
+
+@nox.session(python=PYTHON)
+def packaging(session: nox.Session) -> None:
+    """Build the sdist and wheel and check both."""
+    session.install(*_group("packaging"))
+    dist = pathlib.Path(session.create_tmp()) / "dist"
+    session.run("python", "-m", "build", "--installer=uv", "--outdir", str(dist))
+    files = sorted(str(p) for p in dist.iterdir())
+    session.run("twine", "check", "--strict", *files)
+    session.run("check-wheel-contents", *[f for f in files if f.endswith(".whl")])
