@@ -1,0 +1,33 @@
+"""Token stores beyond the in-memory default.
+
+:class:`~boxjwt.stores.RedisTokenStore` (extra ``boxjwt[redis]``) shares tokens and refresh
+locks between processes and machines. It is imported lazily: ``import boxjwt.stores`` does not
+import the ``redis`` client library until ``RedisTokenStore`` is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from boxjwt._store import MemoryTokenStore, TokenStore
+
+if TYPE_CHECKING:
+    from boxjwt.stores.redis import RedisTokenStore
+
+__all__ = ["MemoryTokenStore", "RedisTokenStore", "TokenStore"]
+
+_LAZY = {"RedisTokenStore": "boxjwt.stores.redis"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'boxjwt.stores' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
