@@ -21,10 +21,10 @@ class Secret:
     __slots__ = ("_value",)
     _value: str
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | Secret) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
-        if not isinstance(value, str):
+        elif not isinstance(value, str):
             raise TypeError("Secret holds a str")
         object.__setattr__(self, "_value", value)
 
