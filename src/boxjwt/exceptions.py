@@ -397,7 +397,8 @@ class APIError(BoxJWTError):
     Built from any of Box's three error shapes (JSON client error, header-only 401/403, OAuth
     error). Attributes: ``status_code``, ``code`` (Box's ``code``, or the ``WWW-Authenticate``
     / OAuth ``error``), ``message``, ``request_id``, ``help_url``, ``body`` (raw text),
-    ``headers``, ``method``, ``url`` and ``retryable``.
+    ``headers``, ``method``, ``url``, ``retryable`` and ``retry_after`` (seconds from the
+    ``Retry-After`` header, else None; :class:`~boxjwt._retry.RetryPolicy` honours it).
     """
 
     default_retryable: bool = False
@@ -416,6 +417,7 @@ class APIError(BoxJWTError):
         url: str | None = None,
         context_info: Any = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -429,6 +431,7 @@ class APIError(BoxJWTError):
         self.url = url
         self.context_info = context_info
         self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after = retry_after
 
 
 class InvalidTokenError(APIError):

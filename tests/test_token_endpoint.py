@@ -1,0 +1,654 @@
+"""/oauth2/* calls: the classification table, parsing, redirects, transport errors.
+
+Protocol details are checked over real HTTP against a tiny scripted server on loopback (so
+that odd answers Box's emulator never gives, and a redirect, can be served exactly).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+
+from boxjwt._secret import Secret
+from boxjwt._token import AccessToken
+from boxjwt._token_endpoint import (
+    JWT_GRANT,
+    RULES,
+    TOKEN_EXCHANGE_GRANT,
+    TokenEndpoint,
+    classify,
+    get_header,
+    normalize_description,
+    server_time,
+    token_error_from_response,
+    transport_error,
+)
+from boxjwt.exceptions import (
+    AppNotAuthorizedError,
+    AssertionExpiredError,
+    AssertionExpTooFarError,
+    GrantTypeUnauthorizedError,
+    InvalidClientCredentialsError,
+    InvalidExpClaimError,
+    InvalidGrantTypeError,
+    InvalidSubjectError,
+    IssuerMismatchError,
+    JTIReusedError,
+    NoPublicKeyError,
+    PublicKeyNotFoundError,
+    SignatureMismatchError,
+    TokenExchangeError,
+    TokenRateLimitedError,
+    TokenServerError,
+    TransportError,
+    UserTokenNotAllowedError,
+)
+
+CLIENT_SECRET = "s3cr3t-client-secret-value-0123456789"
+ASSERTION = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+TOKEN_VALUE = "T0kenValue0123456789abcdefABCDEF"
+DATE = "Thu, 01 Jan 2026 00:00:00 GMT"
+DATE_TS = 1_767_225_600.0
+
+
+# --------------------------------------------------------------------------- scripted server
+
+
+class Scripted:
+    """A loopback HTTP server answering from a script and recording every request."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, dict[str, str], str] | str] = []
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length).decode()
+                form = {k: v[0] for k, v in parse_qs(raw).items()}
+                owner.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "form": form}
+                )
+                step = owner.script.pop(0) if owner.script else (500, {}, "")
+                if step == "drop":
+                    self.close_connection = True
+                    return
+                assert not isinstance(step, str)
+                status, headers, body = step
+                body = body.replace("{echo}", json.dumps(raw)[1:-1])
+                data = body.encode()
+                self.send_response_only(status)  # no automatic Date: the script decides
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def reply(self, status: int, body: Any = "", headers: dict[str, str] | None = None) -> None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.script.append((status, headers or {}, text))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[Scripted]:
+    s = Scripted()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def server(shared_server: Scripted) -> Scripted:
+    shared_server.script.clear()
+    shared_server.requests.clear()
+    return shared_server
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
+
+
+def endpoint(url: str, session: requests.Session, now: float = 5000.0) -> TokenEndpoint:
+    return TokenEndpoint(
+        base_url=url,
+        client_id="cid",
+        client_secret=Secret(CLIENT_SECRET),
+        session=session,
+        timeout=5.0,
+        clock=lambda: now,
+    )
+
+
+def ok_body(**extra: Any) -> dict[str, Any]:
+    return {
+        "access_token": TOKEN_VALUE,
+        "expires_in": 4000,
+        "restricted_to": [],
+        "token_type": "bearer",
+        **extra,
+    }
+
+
+# --------------------------------------------------------------------------- the table
+
+BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
+    (
+        "unauthorized_client",
+        "This app is not authorized by the enterprise admin",
+        AppNotAuthorizedError,
+    ),
+    ("invalid_client", "The client credentials are invalid", InvalidClientCredentialsError),
+    ("invalid_grant", "'kid' invalid, unable to lookup correct key", PublicKeyNotFoundError),
+    ("invalid_grant", '"kid" invalid, unable to lookup correct key', PublicKeyNotFoundError),
+    ("invalid_grant", "kid invalid, unable to lookup correct key", PublicKeyNotFoundError),
+    ("invalid_grant", "Unable to lookup correct key", PublicKeyNotFoundError),
+    (
+        "invalid_grant",
+        'Signature verification error. The public key identified by "kid" must correspond to '
+        "the private key used for signing.",
+        SignatureMismatchError,
+    ),
+    (
+        "invalid_grant",
+        "OpenSSL unable to verify data: error:0906D06C:PEM routines:PEM_read_bio:no start line",
+        SignatureMismatchError,
+    ),
+    ("invalid_grant", "Signature verification error", SignatureMismatchError),
+    (None, "This app is not configured properly. No public key(s) added", NoPublicKeyError),
+    ("invalid_grant", "Please check the 'iss' claim.", IssuerMismatchError),
+    ("invalid_grant", 'Please check the "iss" claim.', IssuerMismatchError),
+    (
+        "invalid_grant",
+        "Please check the 'sub' claim. The 'sub' specified is invalid.",
+        InvalidSubjectError,
+    ),
+    ("invalid_grant", "PLEASE CHECK THE SUB CLAIM", InvalidSubjectError),
+    (
+        "invalid_grant",
+        "Current date/time MUST be before the expiration date/time listed in the 'exp' claim",
+        AssertionExpiredError,
+    ),
+    (
+        "invalid_grant",
+        "Current date\\/time MUST be before the expiration date\\/time listed in the "
+        "\\'exp\\' claim",
+        AssertionExpiredError,
+    ),
+    (
+        "invalid_grant",
+        "Please check the 'exp' claim. The 'exp' value exceeds the maximum value of 60 seconds "
+        "beyond the issue time.",
+        AssertionExpTooFarError,
+    ),
+    ("invalid_grant", "Please check the 'exp' claim. Should be an integer", InvalidExpClaimError),
+    (
+        "invalid_grant",
+        "Please check the \u2018jti\u2019 claim. A unique \u2018jti\u2019 value is required.",
+        JTIReusedError,
+    ),
+    ("invalid_grant", "Please check the `jti` claim.", JTIReusedError),
+    (
+        "invalid_request",
+        "Cannot obtain user token based on the enterprise configuration for your app",
+        UserTokenNotAllowedError,
+    ),
+    (
+        "invalid_request",
+        "The grant type is unauthorized for this client_id",
+        GrantTypeUnauthorizedError,
+    ),
+    (
+        "invalid_request",
+        "Invalid grant_type parameter or parameter missing",
+        InvalidGrantTypeError,
+    ),
+    # bare codes
+    ("unauthorized_client", "", AppNotAuthorizedError),
+    ("INVALID_CLIENT", "something new", InvalidClientCredentialsError),
+    ("unsupported_grant_type", None, GrantTypeUnauthorizedError),  # type: ignore[list-item]
+    ("invalid_grant", "something Box has never said", TokenExchangeError),
+    (None, None, TokenExchangeError),  # type: ignore[list-item]
+]
+
+
+@pytest.mark.parametrize(("error", "description", "expected"), BOX_ERRORS)
+def test_classify_every_box_cause(
+    error: str | None, description: str | None, expected: type[TokenExchangeError]
+) -> None:
+    assert classify(400, error, description) is expected
+    assert classify(None, error, description) is expected  # status unknown: same answer
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (429, TokenRateLimitedError),
+        (500, TokenServerError),
+        (502, TokenServerError),
+        (503, TokenServerError),
+        (599, TokenServerError),
+        (202, TokenServerError),
+        (408, TokenServerError),
+        (204, TokenServerError),
+        (401, TokenExchangeError),
+        (301, TokenExchangeError),
+    ],
+)
+def test_classify_by_status(status: int, expected: type[TokenExchangeError]) -> None:
+    assert classify(status, None, None) is expected
+
+
+def test_status_rules_win_over_descriptions() -> None:
+    # a 5xx is transient even if its body repeats an error text
+    assert classify(503, "invalid_grant", "Please check the 'sub' claim.") is TokenServerError
+    assert classify(200, "invalid_grant", "Please check the 'sub' claim.") is TokenServerError
+
+
+def test_every_class_in_the_table_has_a_remedy_or_is_transient() -> None:
+    for rule in RULES:
+        assert rule.cls.remedy or rule.cls.default_retryable, rule.cls
+    permanent = {r.cls for r in RULES if not r.cls.default_retryable}
+    assert {PublicKeyNotFoundError, SignatureMismatchError, InvalidSubjectError} <= permanent
+    transient = {r.cls for r in RULES if r.cls.default_retryable}
+    assert transient == {
+        TokenRateLimitedError,
+        TokenServerError,
+        AssertionExpiredError,
+        AssertionExpTooFarError,
+        JTIReusedError,
+    }
+
+
+def test_normalize_description() -> None:
+    assert normalize_description(None) == ""
+    assert normalize_description("  Date\\/Time  'exp'\n \"x\" `y` ") == "date/time exp x y"
+
+
+def test_headers_and_server_time() -> None:
+    headers = {"Date": DATE, "BOX-REQUEST-ID": "abc"}
+    assert get_header(headers, "date") == DATE
+    assert get_header(headers, "box-request-id") == "abc"
+    assert get_header(headers, "missing") is None
+    assert server_time(headers) == DATE_TS
+    assert server_time({}) is None
+    assert server_time({"date": "yesterday"}) is None
+    assert server_time({"date": "Thu, 01 Jan 2026 00:00:00"}) is None  # no zone: not trusted
+
+
+# --------------------------------------------------------------------------- success
+
+
+def test_exchange_posts_the_jwt_grant_and_parses_the_token(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(
+        200,
+        ok_body(restricted_to=[{"scope": "x"}], token_type="Bearer"),
+        {"box-request-id": "rid-1", "Date": DATE},
+    )
+    result = endpoint(server.url, session, now=5000.0).exchange(ASSERTION, "user", "42")
+    [req] = server.requests
+    assert req["path"] == "/oauth2/token"
+    assert req["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert req["headers"]["Accept"] == "application/json"
+    assert req["form"] == {
+        "grant_type": JWT_GRANT,
+        "client_id": "cid",
+        "client_secret": CLIENT_SECRET,
+        "assertion": ASSERTION,
+    }
+    token = result.token
+    assert token.value == Secret(TOKEN_VALUE)
+    assert (token.issued_at, token.expires_at) == (5000.0, 9000.0)
+    assert (token.subject_type, token.subject_id) == ("user", "42")
+    assert token.token_type == "Bearer"
+    assert token.restricted_to == ({"scope": "x"},)
+    assert result.request_id == "rid-1"
+    assert result.server_time == DATE_TS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html>captive portal</html>",
+        "[1, 2]",
+        {"expires_in": 4000},
+        {"access_token": "", "expires_in": 4000},
+        {"access_token": TOKEN_VALUE},
+        {"access_token": TOKEN_VALUE, "expires_in": True},
+        {"access_token": TOKEN_VALUE, "expires_in": -5},
+        {"access_token": TOKEN_VALUE, "expires_in": "3600"},
+    ],
+)
+def test_unreadable_success_is_a_retryable_server_error(
+    server: Scripted, session: requests.Session, body: Any
+) -> None:
+    server.reply(200, body, {"box-request-id": "rid-2"})
+    with pytest.raises(TokenServerError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    err = info.value
+    assert err.retryable
+    assert err.status_code == 200
+    assert err.request_id == "rid-2"
+    assert "unreadable" in str(err)
+    assert TOKEN_VALUE not in str(err)
+    assert TOKEN_VALUE not in (err.body or "")
+
+
+def test_unreadable_success_without_request_id(server: Scripted, session: requests.Session) -> None:
+    server.reply(200, "")
+    with pytest.raises(TokenServerError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    assert info.value.request_id is None
+    assert "request id" not in str(info.value)
+
+
+def test_missing_optional_fields_have_defaults(server: Scripted, session: requests.Session) -> None:
+    server.reply(200, {"access_token": TOKEN_VALUE, "expires_in": 3600.5, "restricted_to": "x"})
+    result = endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    assert result.token.token_type == "bearer"
+    assert result.token.restricted_to == ()
+    assert result.token.lifetime == 3600.5
+    assert (result.request_id, result.server_time) == (None, None)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_box_error_carries_everything_and_says_the_fix(
+    server: Scripted, session: requests.Session
+) -> None:
+    body = {
+        "error": "invalid_grant",
+        "error_description": "Please check the 'sub' claim. The 'sub' specified is invalid.",
+    }
+    server.reply(400, body, {"box-request-id": "hdr-rid", "Date": DATE})
+    with pytest.raises(InvalidSubjectError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    err = info.value
+    assert err.status_code == 400
+    assert err.error == "invalid_grant"
+    assert err.error_description == body["error_description"]
+    assert err.request_id == "hdr-rid"
+    assert json.loads(err.body or "") == body
+    assert get_header(err.headers, "date") == DATE
+    assert err.retryable is False
+    assert err.retry_after is None
+    text = str(err)
+    assert "Please check the 'sub' claim" in text
+    assert "the token for enterprise 1" in text
+    assert InvalidSubjectError.remedy in text
+    assert "hdr-rid" in text
+    assert len(server.requests) == 1
+
+
+def test_body_request_id_wins_and_escaped_slashes_parse(
+    server: Scripted, session: requests.Session
+) -> None:
+    raw = (
+        '{"error":"invalid_grant","error_description":"Current date\\/time MUST be before the '
+        'expiration date\\/time listed in the \'exp\' claim","request_id":"body-rid"}'
+    )
+    server.reply(400, raw, {"box-request-id": "hdr-rid"})
+    with pytest.raises(AssertionExpiredError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    assert info.value.request_id == "body-rid"
+    assert info.value.retryable is True
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "cls", "retry_after", "said"),
+    [
+        (429, {"Retry-After": "2"}, "", TokenRateLimitedError, 2.0, "empty body"),
+        (429, {}, {"error": "rate_limited"}, TokenRateLimitedError, None, "rate_limited"),
+        (503, {}, "<html><b>Service Unavailable</b></html>", TokenServerError, None, "<html>"),
+        (500, {}, "", TokenServerError, None, "HTTP 500 with an empty body"),
+        (502, {"Retry-After": "x"}, "bad gateway", TokenServerError, None, "bad gateway"),
+        (202, {"Retry-After": "5"}, "", TokenServerError, 5.0, "retry after 5 s"),
+        (
+            503,
+            {"Retry-After": "Thu, 01 Jan 2026 00:00:07 GMT", "Date": DATE},
+            "",
+            TokenServerError,
+            7.0,
+            "could not serve",
+        ),
+        (401, {}, {"error_description": "odd"}, TokenExchangeError, None, "HTTP 401: odd"),
+    ],
+)
+def test_status_errors(
+    server: Scripted,
+    session: requests.Session,
+    *,
+    status: int,
+    headers: dict[str, str],
+    body: Any,
+    cls: type[TokenExchangeError],
+    retry_after: float | None,
+    said: str,
+) -> None:
+    server.reply(status, body, headers)
+    with pytest.raises(TokenExchangeError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    err = info.value
+    assert type(err) is cls
+    assert err.status_code == status
+    assert err.retry_after == retry_after
+    assert err.retryable is cls.default_retryable
+    assert said in str(err)
+
+
+def test_long_bodies_are_shortened_in_the_message(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(502, "x" * 5000)
+    with pytest.raises(TokenServerError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    assert len(str(info.value)) < 600
+    assert len(info.value.body or "") == 5000
+
+
+def test_echoed_secrets_are_redacted(server: Scripted, session: requests.Session) -> None:
+    server.reply(
+        400,
+        '{"error":"invalid_request","error_description":"bad request: {echo}"}',
+        {"X-Debug": CLIENT_SECRET},
+    )
+    with pytest.raises(TokenExchangeError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    err = info.value
+    everything = f"{err} {err.body} {err.error_description} {err.headers} {err!r}"
+    assert "bad request" in everything
+    assert CLIENT_SECRET not in everything
+    assert ASSERTION not in everything
+
+
+def test_redirect_is_not_followed_and_names_the_host(session: requests.Session) -> None:
+    target, box = Scripted(), Scripted()
+    try:
+        target.reply(200, ok_body())
+        box.reply(
+            302, "", {"Location": f"http://evil.example:{target.url.rsplit(':', 1)[1]}/t?x=1"}
+        )
+        with pytest.raises(InvalidGrantTypeError) as info:
+            endpoint(box.url, session).exchange(ASSERTION, "enterprise", "1")
+        err = info.value
+        assert err.status_code == 302
+        assert err.retryable is False
+        assert "evil.example" in str(err)
+        assert "never follows redirects" in str(err)
+        assert InvalidGrantTypeError.remedy in str(err)
+        assert CLIENT_SECRET not in str(err)
+        assert ASSERTION not in str(err)
+        assert len(box.requests) == 1
+        assert target.requests == []  # nothing was sent to the redirect target
+    finally:
+        target.close()
+        box.close()
+
+
+def test_redirect_without_location(server: Scripted, session: requests.Session) -> None:
+    server.reply(307, "")
+    with pytest.raises(InvalidGrantTypeError, match="an unknown host"):
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+
+
+def test_token_error_from_response_default_context(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(
+        400, {"error": "invalid_client", "error_description": "The client credentials are invalid"}
+    )
+    response = session.post(f"{server.url}/oauth2/token", data={"a": "b"})
+    err = token_error_from_response(response)
+    assert isinstance(err, InvalidClientCredentialsError)
+    assert str(err).startswith("Box refused the token request: HTTP 400 invalid_client")
+
+
+# --------------------------------------------------------------------------- transport
+
+
+def test_dropped_connection_is_a_retryable_transport_error(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.script.append("drop")
+    with pytest.raises(TransportError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    assert info.value.retryable is True
+    assert info.value.url == f"{server.url}/oauth2/token"
+    assert CLIENT_SECRET not in str(info.value)
+    assert ASSERTION not in str(info.value)
+
+
+def test_connection_refused_is_a_retryable_transport_error(session: requests.Session) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    with pytest.raises(TransportError) as info:
+        endpoint(f"http://127.0.0.1:{port}", session).exchange(ASSERTION, "enterprise", "1")
+    assert info.value.retryable is True
+    assert "Check base_url" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("exc", "retryable", "text"),
+    [
+        (requests.ReadTimeout("read timed out"), True, "ReadTimeout"),
+        (requests.ConnectTimeout("connect timed out"), True, "ConnectTimeout"),
+        (requests.exceptions.ChunkedEncodingError("broken"), True, "broken"),
+        (requests.exceptions.SSLError("certificate verify failed"), False, "CA bundle"),
+        (requests.exceptions.InvalidURL("bad url"), False, "InvalidURL"),
+        (requests.RequestException(""), False, "no details"),
+    ],
+)
+def test_transport_error_mapping(
+    exc: requests.RequestException, retryable: bool, text: str
+) -> None:
+    err = transport_error(exc, "POST", "https://api.box.com/oauth2/token")
+    assert isinstance(err, TransportError)
+    assert err.retryable is retryable
+    assert text in str(err)
+
+
+# --------------------------------------------------------------------------- downscope, revoke
+
+
+def parent_token() -> AccessToken:
+    return AccessToken(
+        value="parent-token-value-0123456789abcdef",
+        issued_at=0.0,
+        expires_at=4000.0,
+        subject_type="user",
+        subject_id="77",
+    )
+
+
+def test_downscope_posts_the_token_exchange_grant(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(
+        200,
+        ok_body(
+            restricted_to=[{"scope": "item_preview", "object": {"id": "5", "type": "file"}}],
+            issued_token_type="urn:ietf:params:oauth:token-type:access_token",
+        ),
+    )
+    result = endpoint(server.url, session, now=10.0).downscope(
+        parent_token(),
+        ["item_preview", "item_download"],
+        resource="https://api.box.com/2.0/files/5",
+        shared_link="https://app.box.com/s/abc",
+    )
+    [req] = server.requests
+    assert req["form"] == {
+        "grant_type": TOKEN_EXCHANGE_GRANT,
+        "subject_token": "parent-token-value-0123456789abcdef",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "scope": "item_preview item_download",
+        "resource": "https://api.box.com/2.0/files/5",
+        "box_shared_link": "https://app.box.com/s/abc",
+    }
+    token = result.token
+    assert (token.subject_type, token.subject_id) == ("user", "77")
+    assert token.restricted_to[0]["scope"] == "item_preview"
+    assert token.expires_at == 4010.0
+
+
+def test_downscope_error_hides_the_parent_token(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(400, '{"error":"invalid_grant","error_description":"no: {echo}"}')
+    with pytest.raises(TokenExchangeError) as info:
+        endpoint(server.url, session).downscope(parent_token(), ["root_readwrite"])
+    assert "parent-token-value" not in f"{info.value} {info.value.body}"
+    assert "a downscoped token for user 77" in str(info.value)
+    assert "resource" not in server.requests[0]["form"]
+
+
+def test_revoke(server: Scripted, session: requests.Session) -> None:
+    server.reply(200, "", {"box-request-id": "rv-1"})
+    server.reply(
+        400, {"error": "invalid_client", "error_description": "The client credentials are invalid"}
+    )
+    ep = endpoint(server.url, session)
+    assert ep.revoke("tok-value-123456") == "rv-1"
+    assert server.requests[0]["path"] == "/oauth2/revoke"
+    assert server.requests[0]["form"] == {
+        "client_id": "cid",
+        "client_secret": CLIENT_SECRET,
+        "token": "tok-value-123456",
+    }
+    with pytest.raises(InvalidClientCredentialsError, match="token revocation"):
+        ep.revoke("tok-value-123456")
+
+
+def test_endpoint_repr_hides_the_secret(session: requests.Session) -> None:
+    text = repr(endpoint("https://api.box.com", session))
+    assert CLIENT_SECRET not in text
+    assert "cid" in text
