@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shutil
 import tomllib
 
 import nox
@@ -16,7 +17,14 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typing", "tests", "lowest", "packaging"]
+nox.options.sessions = [
+    "lint",
+    "typing",
+    "tests",
+    "lowest",
+    "packaging",
+    "bench_quick",
+]
 
 PYTHON = "3.11"
 
@@ -42,8 +50,12 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite under branch coverage, failing under 95%."""
-    session.install("-e", ".[redis]", *_group("test"))
+    """The whole suite under branch coverage (95% gate), the official SDK included.
+
+    With boxsdk installed, tests/integrations (our adapter) and tests/fidelity (the SDK's own JWT
+    auth against the emulator) run too; the environment variables turn a skip into a failure.
+    """
+    session.install("-e", ".[redis,boxsdk]", *_group("test"))
     session.run("coverage", "erase")
     session.run(
         "pytest",
@@ -52,7 +64,11 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing:skip-covered",
         "--cov-fail-under=95",
         *session.posargs,
-        env={"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"},
+        env={
+            "HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev",
+            "BOXJWT_REQUIRE_BOXSDK": "1",
+            "BOXJWT_FIDELITY": "1",
+        },
     )
 
 
@@ -75,11 +91,16 @@ def lowest(session: nox.Session) -> None:
     constraints = pathlib.Path(session.create_tmp()) / "lowest.txt"
     constraints.write_text("\n".join(pins) + "\n")
     session.install("-e", ".[redis]", *_group("test"), "-c", str(constraints))
-    session.run("python", "-c", "import cryptography, jwt, requests, attrs, tenacity; "
-                "print('lowest:', cryptography.__version__, jwt.__version__, "
-                "requests.__version__, attrs.__version__)")
-    session.run("pytest", "-q", "-p", "no:randomly", *session.posargs,
-                env={"HYPOTHESIS_PROFILE": "dev"})
+    session.run(
+        "python",
+        "-c",
+        "import cryptography, jwt, requests, attrs, tenacity; "
+        "print('lowest:', cryptography.__version__, jwt.__version__, "
+        "requests.__version__, attrs.__version__)",
+    )
+    session.run(
+        "pytest", "-q", "-p", "no:randomly", *session.posargs, env={"HYPOTHESIS_PROFILE": "dev"}
+    )
 
 
 @nox.session(python=PYTHON)
@@ -91,3 +112,37 @@ def packaging(session: nox.Session) -> None:
     files = sorted(str(p) for p in dist.iterdir())
     session.run("twine", "check", "--strict", *files)
     session.run("check-wheel-contents", *[f for f in files if f.endswith(".whl")])
+
+
+# One venv per official SDK for the benchmarks (benchmarks/run.py finds them here too).
+BENCH_SDKS = {"boxsdk3": "boxsdk[jwt]>=3.9,<4", "boxsdk10": "boxsdk[jwt]>=10,<11"}
+
+
+def _bench(session: nox.Session, *args: str) -> None:
+    """Install boxjwt here, make/refresh the SDK venvs, run benchmarks/run.py."""
+    session.install("-e", ".")
+    if shutil.which("uv") is None:
+        session.install("uv")
+    pythons = []
+    for name, requirement in BENCH_SDKS.items():
+        venv = ROOT / ".nox" / f"bench-{name}"
+        python = venv / "bin" / "python"
+        if not python.exists():
+            session.run("uv", "venv", "-q", "--python", PYTHON, str(venv), external=True)
+        session.run(
+            "uv", "pip", "install", "-q", "--python", str(python), requirement, external=True
+        )
+        pythons += [f"--python-{name}", str(python)]
+    session.run("python", "benchmarks/run.py", *pythons, *args, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Full benchmark vs boxsdk 3.x, boxsdk 10.x and a raw floor; writes docs/performance.md."""
+    _bench(session, "--docs", "--command", "nox -s bench")
+
+
+@nox.session(python=PYTHON)
+def bench_quick(session: nox.Session) -> None:
+    """The benchmark harness with small sizes; fails unless boxjwt's token counts are exact."""
+    _bench(session, "--quick", "--command", "nox -s bench_quick")

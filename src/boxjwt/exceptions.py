@@ -33,7 +33,7 @@ The tree::
     │   ├── AssertionExpTooFarError                'exp' > 60 s ahead: local clock ahead of Box
     │   ├── InvalidExpClaimError                   'exp' not an integer
     │   ├── JTIReusedError                         'jti' replayed
-    │   ├── UserTokenNotAllowedError               "Generate user access tokens" off / App Access Only
+    │   ├── UserTokenNotAllowedError               user tokens off / App Access Only
     │   ├── GrantTypeUnauthorizedError             not a JWT app (OAuth 2.0 user-auth app)
     │   ├── InvalidGrantTypeError                  wrong host / redirect followed
     │   ├── TokenRateLimitedError                  429

@@ -1,0 +1,109 @@
+"""Type-checks the public API as users write it (mypy --strict; never executed).
+
+If a public signature changes incompatibly, ``nox -s typing`` fails here first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import warnings
+from typing import assert_type
+
+import redis
+import requests
+
+import boxjwt
+from boxjwt.exceptions import (
+    APIError,
+    BoxJWTError,
+    InsecureKeyWarning,
+    KeyFileError,
+    TokenExchangeError,
+)
+from boxjwt.stores import RedisTokenStore
+from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
+
+
+def keyfile_constructors() -> list[boxjwt.KeyFile]:
+    a = boxjwt.KeyFile.from_file("key.json")
+    b = boxjwt.KeyFile.from_file("key.json", passphrase="p", private_key_path="key.pem")
+    c = boxjwt.KeyFile.from_json("{}", private_key="-----BEGIN ...")
+    d = boxjwt.KeyFile.from_dict({"boxAppSettings": {}})
+    e = boxjwt.KeyFile.from_env()
+    assert_type(a.client_id, str)
+    assert_type(a.enterprise_id, str)
+    assert_type(a.public_key_id, str)
+    assert_type(a.client_secret, boxjwt.Secret)
+    assert_type(a.client_secret.reveal(), str)
+    return [a, b, c, d, e]
+
+
+def tokens(kf: boxjwt.KeyFile) -> None:
+    auth = boxjwt.JWTAuthenticator(kf, base_url="https://api.box.com")
+    tok = auth.enterprise_token()
+    assert_type(tok, boxjwt.AccessToken)
+    assert_type(tok.expires_at, float)
+    assert_type(tok.value, boxjwt.Secret)
+    user = auth.user_token("12345")
+    assert_type(auth.invalidate(user), bool)
+    auth.revoke(user)
+    retry = boxjwt.RetryPolicy(max_attempts=3, max_total_time=30.0)
+    store: boxjwt.TokenStore = boxjwt.MemoryTokenStore(max_size=1000)
+    boxjwt.JWTAuthenticator(kf, retry=retry, token_store=store, refresh_margin=120.0)
+    shared = RedisTokenStore(redis.Redis(socket_timeout=1.0))
+    boxjwt.JWTAuthenticator(kf, token_store=shared)
+    requests.get("https://api.box.com/2.0/users/me", auth=boxjwt.BoxAuth(auth), timeout=10)
+
+
+def sessions(auth: boxjwt.JWTAuthenticator) -> None:
+    s = boxjwt.AsUserSession(auth, user_id="12345")
+    service = boxjwt.AsUserSession(auth)
+    r = s.get("/2.0/folders/0")
+    assert_type(r, requests.Response)
+    assert_type(boxjwt.raise_for_box_error(r), requests.Response)
+    other = service.for_user("67890")
+    assert_type(other, boxjwt.AsUserSession)
+    assert isinstance(other, requests.Session)
+
+
+def checks() -> bool:
+    report = boxjwt.preflight("key.json")
+    report2 = boxjwt.preflight(
+        boxjwt.KeyFile.from_file("key.json"), base_url="http://x", probe_user="1"
+    )
+    assert_type(report, boxjwt.PreflightReport)
+    for check in report2.checks:
+        assert_type(check, boxjwt.CheckResult)
+        print(check.id, check.status, check.remediation)
+    data = report.to_dict()
+    print(data["checks"], str(report))
+    return report.ok
+
+
+def errors(kf: boxjwt.KeyFile) -> None:
+    try:
+        boxjwt.JWTAuthenticator(kf).enterprise_token()
+    except TokenExchangeError as exc:
+        print(exc.status_code, exc.error, exc.error_description, exc.request_id, exc.retryable)
+    except APIError as exc:
+        print(exc.status_code, exc.code, exc.request_id)
+    except KeyFileError as exc:
+        print(exc.source, exc.field)
+    except BoxJWTError:
+        pass
+    warnings.filterwarnings("ignore", category=InsecureKeyWarning)
+
+
+def emulator() -> None:
+    clock = FakeClock()
+    with BoxEmulator(clock=clock, token_expires_in=120) as emu:
+        assert_type(emu.base_url, str)
+        ekf = emu.make_keyfile()
+        assert_type(ekf, EmulatedKeyFile)
+        kf = ekf.load()
+        auth = boxjwt.JWTAuthenticator(kf, base_url=emu.base_url, clock=clock, sleep=clock.sleep)
+        auth.enterprise_token()
+        assert_type(emu.token_requests(), int)
+        ekf.app.configure(as_user=False)
+        ekf.app.reauthorize()
+        print(datetime.datetime.now(tz=datetime.UTC))
