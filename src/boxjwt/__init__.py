@@ -8,7 +8,23 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from boxjwt import exceptions
+from boxjwt._auth import BoxAuth
+from boxjwt._authenticator import JWTAuthenticator
+from boxjwt._errors import raise_for_box_error
+from boxjwt._keyfile import KeyFile
+from boxjwt._preflight import (
+    CheckEvidence,
+    CheckId,
+    CheckResult,
+    CheckStatus,
+    PreflightReport,
+    preflight,
+)
+from boxjwt._retry import RetryPolicy
 from boxjwt._secret import Secret
+from boxjwt._session import AsUserSession
+from boxjwt._store import MemoryTokenStore, TokenStore
+from boxjwt._token import AccessToken
 from boxjwt.exceptions import BoxJWTError
 
 try:
@@ -17,8 +33,23 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AccessToken",
+    "AsUserSession",
+    "BoxAuth",
     "BoxJWTError",
+    "CheckEvidence",
+    "CheckId",
+    "CheckResult",
+    "CheckStatus",
+    "JWTAuthenticator",
+    "KeyFile",
+    "MemoryTokenStore",
+    "PreflightReport",
+    "RetryPolicy",
     "Secret",
+    "TokenStore",
     "__version__",
     "exceptions",
+    "preflight",
+    "raise_for_box_error",
 ]

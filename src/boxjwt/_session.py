@@ -1,0 +1,497 @@
+"""AsUserSession: a ``requests.Session`` that calls Box as a given user, and survives Box.
+
+How a request travels through :meth:`AsUserSession.send`:
+
+1. :meth:`~AsUserSession.prepare_request` resolves the URL: ``/2.0/...`` against the
+   authenticator's ``base_url``, ``/api/2.0/...`` against its upload URL, and absolute
+   ``https://api.box.com`` / ``https://upload.box.com`` URLs are rerouted to the configured hosts
+   (so one emulator ``base_url`` reroutes everything). Any other absolute URL passes through.
+2. Only a request to a *configured Box host* (same scheme, host and port as ``base_url`` or the
+   upload URL) gets ``Authorization`` and ``As-User``, set on that one prepared request, never
+   in ``session.headers``. A redirect to any other host loses both (:meth:`rebuild_auth`).
+3. A 401 from a Box host invalidates exactly the token that request carried (compare-and-swap:
+   of many threads hitting the same expired token, one drops it and one exchange follows) and
+   the request is sent once more, at once, with the new token.
+4. A 429 is retried for every method (Box refused before doing anything), honouring
+   ``Retry-After``; a 5xx, a 202 with ``Retry-After`` and connection failures only for
+   idempotent methods. No retry at all when the body cannot be rewound (a generator, an
+   unseekable stream). Attempts and total time are bounded by the :class:`RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
+from urllib.parse import urlsplit
+
+import requests
+
+from boxjwt._authenticator import (
+    DEFAULT_BASE_URL,
+    DEFAULT_UPLOAD_URL,
+    JWTAuthenticator,
+    _validate_timeout,
+    validate_user_id,
+)
+from boxjwt._errors import _safe_url, raise_for_box_error
+from boxjwt._retry import RetryEvent, RetryPolicy, parse_retry_after
+from boxjwt._token_endpoint import get_header, transport_error
+from boxjwt.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from requests.models import PreparedRequest
+
+    from boxjwt._token import AccessToken
+
+__all__ = ["DEFAULT_SESSION_TIMEOUT", "IDEMPOTENT_METHODS", "AsUserSession", "SessionMode"]
+
+logger = logging.getLogger("boxjwt")
+
+SessionMode = Literal["as_user", "user_token"]
+"""How an :class:`AsUserSession` acts as its user: ``As-User`` header, or the user's own token."""
+
+#: (connect, read) seconds applied to every request that does not pass its own timeout.
+DEFAULT_SESSION_TIMEOUT: Final = (10.0, 60.0)
+
+#: Methods retried after a 5xx, a 202 + ``Retry-After`` or a connection failure.
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+_CANONICAL_API: Final = DEFAULT_BASE_URL
+_CANONICAL_UPLOAD: Final = DEFAULT_UPLOAD_URL
+_UPLOAD_PREFIX: Final = "/api/2.0"
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_BOX_HEADERS: Final = ("Authorization", "As-User")
+#: Attribute naming the token a prepared request carried (to invalidate exactly that one).
+_TOKEN_ATTR: Final = "_boxjwt_token"
+#: Keyword passed from :meth:`AsUserSession.resolve_redirects` to :meth:`AsUserSession.send`:
+#: marks a redirect hop, with whether the chain started at a Box host.
+_HOP: Final = "_boxjwt_redirect_hop"
+
+Origin = tuple[str, str, int]
+
+
+def _origin(url: str) -> Origin | None:
+    """(scheme, host, port) of an absolute http(s) URL, ports defaulted; else None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return (scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme])
+
+
+def _after_origin(url: str) -> str:
+    """Everything after ``scheme://netloc``: path, query and fragment."""
+    parts = urlsplit(url)
+    rest = parts.path
+    if parts.query:
+        rest += f"?{parts.query}"
+    if parts.fragment:
+        rest += f"#{parts.fragment}"
+    return rest
+
+
+def _under_upload_prefix(path: str) -> bool:
+    """True for ``/api/2.0`` and everything under it (a path, without its query string)."""
+    return path == _UPLOAD_PREFIX or path.startswith(f"{_UPLOAD_PREFIX}/")
+
+
+def _noop() -> None:
+    return None
+
+
+def _rewinder(body: object) -> Callable[[], None] | None:
+    """A function putting ``body`` back where it starts now, or None if it cannot be replayed.
+
+    ``None``, ``bytes`` and ``str`` bodies replay as they are; a seekable file is sought back to
+    its current position; generators and unseekable streams cannot be replayed.
+    """
+    if body is None or isinstance(body, bytes | str):
+        return _noop
+    seek = getattr(body, "seek", None)
+    tell = getattr(body, "tell", None)
+    seekable = getattr(body, "seekable", None)
+    if not callable(seek) or not callable(tell):
+        return None
+    try:
+        if callable(seekable) and not seekable():
+            return None
+        position = tell()
+    except (OSError, ValueError):
+        return None
+
+    def rewind() -> None:
+        seek(position)
+
+    return rewind
+
+
+def _discard(response: requests.Response) -> None:
+    """Read what is left of ``response`` (so its connection can be reused) and close it."""
+    with contextlib.suppress(requests.RequestException):
+        response.content  # noqa: B018
+    response.close()
+
+
+def _sent_token(response: requests.Response) -> AccessToken | None:
+    token: AccessToken | None = getattr(response.request, _TOKEN_ATTR, None)
+    return token
+
+
+class AsUserSession(requests.Session):
+    """A ``requests.Session`` calling Box as ``user_id`` (``None``: the service account).
+
+    ::
+
+        auth = boxjwt.JWTAuthenticator(boxjwt.KeyFile.from_file("key.json"))
+        with boxjwt.AsUserSession(auth, user_id="12345") as s:
+            s.get("/2.0/users/me").json()["id"]          # "12345"
+            s.post("/api/2.0/files/content", files=...)   # the upload host
+
+    ``mode="as_user"`` (default) sends the service account's (enterprise) token with an
+    ``As-User: <user_id>`` header (needs "Make API calls using the as-user header");
+    ``mode="user_token"`` sends the user's own token instead (needs "Generate user access
+    tokens"). ``user_id=None`` calls as the service account in both modes.
+
+    - Paths: ``/2.0/...`` resolves against ``auth.base_url``, ``/api/2.0/...`` against
+      ``auth.upload_url``; absolute ``https://api.box.com/...`` and
+      ``https://upload.box.com/...`` URLs are rerouted to those when they are overridden. Other
+      absolute URLs pass through untouched and never receive Box credentials.
+    - ``Authorization`` and ``As-User`` belong to the session on Box hosts: it sets both on
+      every request there (replacing any passed per call) and never stores them in
+      ``session.headers``. To act as someone else, use :meth:`for_user`.
+    - ``timeout``: ``(connect, read)`` seconds (or one number) for every request that passes
+      no ``timeout`` of its own.
+    - ``raise_for_status=True`` turns every Box error response (4xx/5xx, after retries) into
+      the matching :mod:`boxjwt.exceptions` error, as :func:`boxjwt.raise_for_box_error` does.
+    - ``retry``: the :class:`boxjwt.RetryPolicy` bounding retries of 429, 5xx and connection
+      failures (default: the authenticator's, with its injected sleep and clock). A 401 is not
+      a retry: the token is invalidated and the request resent once, immediately.
+    - Connection failures on Box hosts raise :class:`boxjwt.exceptions.TransportError`; token
+      problems raise the authenticator's :class:`~boxjwt.exceptions.TokenExchangeError`.
+
+    **One pool for many users.** A session per user must not mean a connection pool per user.
+    :meth:`for_user` (or ``share_pool_with=other``) makes a sibling session that uses the very
+    same ``adapters`` mapping, hence the same ``HTTPAdapter`` objects and their urllib3 pools::
+
+        root = boxjwt.AsUserSession(auth)                    # owns the pool
+        root.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))  # optional
+        for user_id in user_ids:                             # 10,000 users: still one pool
+            s = root.for_user(user_id)
+            s.get("/2.0/folders/0")
+
+    Siblings are cheap (no socket, no pool, no token until the first request: in ``as_user``
+    mode every sibling uses the one cached enterprise token) and may be used from many threads.
+    Mounting an adapter on any of them mounts it for all. ``requests`` keeps at most
+    ``pool_maxsize`` (default 10) idle connections per host: with more worker threads than
+    that, mount an ``HTTPAdapter(pool_maxsize=<threads>)`` as above. Closing a sibling leaves
+    the shared pool alone; closing the session that created the pool closes its idle
+    connections (siblings still work: the pool reconnects on demand). Each sibling keeps its
+    own cookies. ``trust_env = False`` on the root (copied to siblings) skips ``requests``'
+    per-request scan of proxy environment variables when no proxy is needed.
+    """
+
+    def __init__(
+        self,
+        auth: JWTAuthenticator,
+        user_id: str | int | None = None,
+        *,
+        mode: SessionMode = "as_user",
+        timeout: float | tuple[float, float] = DEFAULT_SESSION_TIMEOUT,
+        raise_for_status: bool = False,
+        retry: RetryPolicy | None = None,
+        share_pool_with: AsUserSession | None = None,
+    ) -> None:
+        if not isinstance(auth, JWTAuthenticator):
+            raise ConfigurationError(
+                "AsUserSession needs a boxjwt.JWTAuthenticator, not " + type(auth).__name__
+            )
+        if mode not in ("as_user", "user_token"):
+            raise ConfigurationError(f"mode must be 'as_user' or 'user_token', not {mode!r}")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError("retry must be a boxjwt RetryPolicy (or None)")
+        if share_pool_with is not None and not isinstance(share_pool_with, AsUserSession):
+            raise ConfigurationError("share_pool_with must be another AsUserSession")
+        checked_timeout = _validate_timeout(timeout)
+        super().__init__()
+
+        self._authenticator = auth
+        self._user_id = None if user_id is None else validate_user_id(user_id)
+        self._mode: SessionMode = mode
+        self._timeout = checked_timeout
+        self.raise_for_status = bool(raise_for_status)
+        """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
+        self._retry = retry if retry is not None else auth.retry
+        self._box_origins = frozenset(
+            origin for origin in (_origin(auth.base_url), _origin(auth.upload_url)) if origin
+        )
+        self._owns_pool = share_pool_with is None
+        if share_pool_with is not None:
+            # The same mapping object: the same HTTPAdapter instances, the same urllib3 pools.
+            self.adapters = share_pool_with.adapters
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def authenticator(self) -> JWTAuthenticator:
+        """The :class:`~boxjwt.JWTAuthenticator` supplying the tokens."""
+        return self._authenticator
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this session acts as (``None``: the service account)."""
+        return self._user_id
+
+    @property
+    def mode(self) -> SessionMode:
+        """``"as_user"`` (enterprise token + ``As-User``) or ``"user_token"``."""
+        return self._mode
+
+    @property
+    def timeout(self) -> float | tuple[float, float]:
+        """The default timeout of every request."""
+        return self._timeout
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this session's Box requests."""
+        return self._retry
+
+    @property
+    def owns_pool(self) -> bool:
+        """True for the session that created the connection pool; False for its siblings."""
+        return self._owns_pool
+
+    def __repr__(self) -> str:
+        return (
+            f"AsUserSession(user_id={self._user_id!r}, mode={self._mode!r}, "
+            f"base_url={self._authenticator.base_url!r})"
+        )
+
+    def __getstate__(self) -> NoReturn:
+        raise TypeError("an AsUserSession cannot be pickled; build one per process")
+
+    # ------------------------------------------------------------------ siblings
+
+    def for_user(self, user_id: str | int | None) -> AsUserSession:
+        """A session acting as ``user_id`` that shares this session's connection pool.
+
+        It has the same authenticator, mode, timeout, retry policy and ``raise_for_status``,
+        and copies of the default headers, proxies, ``verify``, ``cert``, ``params``,
+        ``stream``, ``trust_env`` and ``max_redirects``. Creating it opens nothing.
+        """
+        sibling = AsUserSession(
+            self._authenticator,
+            user_id,
+            mode=self._mode,
+            timeout=self._timeout,
+            raise_for_status=self.raise_for_status,
+            retry=self._retry,
+            share_pool_with=self,
+        )
+        sibling.headers = copy.copy(self.headers)
+        sibling.proxies = dict(self.proxies)
+        sibling.params = copy.copy(self.params)
+        sibling.verify = self.verify
+        sibling.cert = self.cert
+        sibling.stream = self.stream
+        sibling.trust_env = self.trust_env
+        sibling.max_redirects = self.max_redirects
+        return sibling
+
+    def close(self) -> None:
+        """Close the pooled connections if this session owns the pool; a sibling closes nothing."""
+        if self._owns_pool:
+            super().close()
+
+    # ------------------------------------------------------------------ URLs
+
+    def is_box_url(self, url: str | bytes | None) -> bool:
+        """True when ``url`` is on a configured Box host (scheme, host and port all match)."""
+        if isinstance(url, bytes):
+            url = url.decode("utf-8", "replace")
+        return bool(url) and _origin(str(url)) in self._box_origins
+
+    def resolve_url(self, url: str) -> str:
+        """The absolute URL a request for ``url`` goes to.
+
+        ``/api/2.0/...`` -> the upload URL; any other ``/...`` path -> ``base_url``; absolute
+        ``https://api.box.com`` / ``https://upload.box.com`` URLs -> the configured hosts; any
+        other absolute URL unchanged.
+        """
+        auth = self._authenticator
+        parts = urlsplit(url)
+        if not parts.scheme and not parts.netloc:
+            if not url.startswith("/"):
+                raise ConfigurationError(
+                    f"a relative URL must be a path such as /2.0/users/me, not {url!r}"
+                )
+            if _under_upload_prefix(parts.path):
+                return auth.upload_url + url[len(_UPLOAD_PREFIX) :]
+            return auth.base_url + url
+        origin = _origin(url)
+        if origin is not None and origin == _origin(_CANONICAL_API):
+            return auth.base_url + _after_origin(url)
+        if origin is not None and origin == _origin(_CANONICAL_UPLOAD):
+            rest = _after_origin(url)
+            if _under_upload_prefix(urlsplit(rest).path):
+                return auth.upload_url + rest[len(_UPLOAD_PREFIX) :]
+            parts = urlsplit(auth.upload_url)
+            return f"{parts.scheme}://{parts.netloc}{rest}"
+        return url
+
+    def prepare_request(self, request: requests.Request) -> PreparedRequest:
+        """Resolve the URL (see :meth:`resolve_url`), then prepare as ``requests`` does."""
+        raw: object = request.url
+        url = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        resolved = self.resolve_url(url)
+        if resolved != raw:
+            request = copy.copy(request)
+            request.url = resolved
+        return super().prepare_request(request)
+
+    # ------------------------------------------------------------------ credentials
+
+    def _token(self) -> AccessToken:
+        if self._user_id is not None and self._mode == "user_token":
+            return self._authenticator.user_token(self._user_id)
+        return self._authenticator.enterprise_token()
+
+    def _authorize(self, request: PreparedRequest) -> None:
+        token = self._token()
+        request.headers["Authorization"] = token.authorization_header()
+        if self._user_id is not None and self._mode == "as_user":
+            request.headers["As-User"] = self._user_id
+        else:
+            request.headers.pop("As-User", None)
+        setattr(request, _TOKEN_ATTR, token)
+
+    def rebuild_auth(self, prepared_request: PreparedRequest, response: requests.Response) -> None:
+        """On a redirect away from a Box host, drop ``Authorization`` and ``As-User``."""
+        base: Any = super().rebuild_auth  # typed in some requests versions, not in others
+        base(prepared_request, response)
+        came_from: Any = getattr(response, "request", None)
+        from_box = came_from is not None and self.is_box_url(came_from.url)
+        if from_box and not self.is_box_url(prepared_request.url):
+            for name in _BOX_HEADERS:
+                prepared_request.headers.pop(name, None)
+
+    def resolve_redirects(
+        self, resp: requests.Response, req: PreparedRequest, *args: Any, **kwargs: Any
+    ) -> Generator[requests.Response, None, None]:
+        """``requests``' redirect loop; each hop is marked so :meth:`send` only authorizes it.
+
+        A hop to a Box host gets fresh credentials only when the chain started at a Box host.
+        """
+        kwargs[_HOP] = self.is_box_url(req.url)
+        yield from super().resolve_redirects(resp, req, *args, **kwargs)
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send ``request``: Box credentials, 401 recovery and retries for Box hosts only."""
+        hop = kwargs.pop(_HOP, None)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        if hop is not None:  # a redirect hop of a chain being followed by super().send
+            if hop and self.is_box_url(request.url):
+                self._authorize(request)
+            return super().send(request, **kwargs)
+        if not self.is_box_url(request.url):
+            return super().send(request, **kwargs)
+        response = self._send_to_box(request, kwargs)
+        if self.raise_for_status:
+            raise_for_box_error(response)
+        return response
+
+    def _send_to_box(self, request: PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
+        method = (request.method or "GET").upper()
+        url = _safe_url(request.url) or ""
+        idempotent = method in IDEMPOTENT_METHODS
+        rewind = _rewinder(request.body)
+        resent = False
+
+        def send_once() -> requests.Response:
+            if rewind is not None:
+                rewind()
+            self._authorize(request)
+            return requests.Session.send(self, request, **kwargs)
+
+        def attempt() -> requests.Response:
+            nonlocal resent
+            response = send_once()
+            while response.status_code == 401:
+                token = _sent_token(response)
+                if token is None:
+                    break  # answered by a host that is not Box: not our token
+                self._authenticator.invalidate(token)  # only if it is still the cached one
+                if resent or rewind is None:
+                    break
+                resent = True
+                logger.info(
+                    "%s %s: HTTP 401 from Box (Box request id %s); resending once with a new token",
+                    method,
+                    url,
+                    get_header(response.headers, "box-request-id"),
+                )
+                _discard(response)
+                response = send_once()
+            return response
+
+        def retry_exception(exc: BaseException) -> bool:
+            if not idempotent or rewind is None or not isinstance(exc, requests.RequestException):
+                return False
+            return transport_error(exc, method, url).retryable
+
+        def retry_result(response: requests.Response) -> bool:
+            if rewind is None or _sent_token(response) is None:
+                return False  # not replayable, or answered by a host that is not Box
+            status = response.status_code
+            if status == 429:
+                return True
+            if not idempotent:
+                return False
+            return status >= 500 or (
+                status == 202 and get_header(response.headers, "retry-after") is not None
+            )
+
+        def retry_after(outcome: object) -> float | None:
+            if isinstance(outcome, requests.Response):
+                return parse_retry_after(get_header(outcome.headers, "retry-after"))
+            return None
+
+        def on_retry(event: RetryEvent) -> None:
+            outcome = event.outcome
+            if isinstance(outcome, requests.Response):
+                what = f"HTTP {outcome.status_code}"
+                request_id = get_header(outcome.headers, "box-request-id")
+                if request_id:
+                    what += f", Box request id {request_id}"
+                _discard(outcome)
+            else:
+                what = type(outcome).__name__
+            logger.warning(
+                "%s %s: attempt %d failed (%s); retrying in %.1f s",
+                method,
+                url,
+                event.attempt,
+                what,
+                event.delay,
+            )
+
+        try:
+            return self._retry.run(
+                attempt,
+                retry_exception=retry_exception,
+                retry_result=retry_result,
+                retry_after=retry_after,
+                on_retry=on_retry,
+            )
+        except requests.RequestException as exc:
+            raise transport_error(exc, method, url) from exc
