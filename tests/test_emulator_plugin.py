@@ -37,6 +37,9 @@ def test_entry_point_is_registered() -> None:
 
 
 def test_plugin_loads_from_the_entry_point(tmp_path: Path) -> None:
+    # An ini file of its own, so that this project's addopts ("-p no:boxjwt") cannot apply even
+    # when the temp dir lies inside the checkout (nox points TMPDIR there).
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_user.py").write_text(
         "def test_it(box_emulator, box_keyfile):\n"
         "    assert box_keyfile.client_id == box_emulator.app.client_id\n"
