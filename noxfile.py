@@ -23,6 +23,7 @@ nox.options.sessions = [
     "tests",
     "lowest",
     "packaging",
+    "docs",
     "bench_quick",
 ]
 
@@ -112,6 +113,18 @@ def packaging(session: nox.Session) -> None:
     files = sorted(str(p) for p in dist.iterdir())
     session.run("twine", "check", "--strict", *files)
     session.run("check-wheel-contents", *[f for f in files if f.endswith(".whl")])
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation (Sphinx, furo, MyST) with every warning an error.
+
+    The examples in the pages are executed by tests/test_docs.py in the ``tests`` session.
+    """
+    session.install(".[redis]", *_group("docs"))
+    html = pathlib.Path(session.create_tmp()) / "html"
+    shutil.rmtree(html, ignore_errors=True)  # a fresh build: Sphinx warns only for what it reads
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", str(html))
 
 
 # One venv per official SDK for the benchmarks (benchmarks/run.py finds them here too).

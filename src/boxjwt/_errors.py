@@ -161,7 +161,7 @@ def api_error_from_response(response: requests.Response) -> BoxJWTError:
     if code:
         text += f" {code}"
     if description:
-        text += f": {description}"
+        text += f": {description.rstrip('.')}"
     if cls is InsufficientScopeError:
         text += f". {_SCOPE_HINT}"
     elif cls is InvalidTokenError:

@@ -16,7 +16,7 @@ __all__ = ["MemoryTokenStore", "TokenStore"]
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Keeps tokens by subject key (see :func:`boxjwt._token.subject_key`).
+    """Keeps tokens by subject key ("<client id>:<enterprise|user>:<subject id>").
 
     The authenticator already serialises refreshes of one subject *within a process*; a store
     that spans processes (Redis) also makes :meth:`lock` exclusive across them, so that a fleet

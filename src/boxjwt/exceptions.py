@@ -398,7 +398,7 @@ class APIError(BoxJWTError):
     error). Attributes: ``status_code``, ``code`` (Box's ``code``, or the ``WWW-Authenticate``
     / OAuth ``error``), ``message``, ``request_id``, ``help_url``, ``body`` (raw text),
     ``headers``, ``method``, ``url``, ``retryable`` and ``retry_after`` (seconds from the
-    ``Retry-After`` header, else None; :class:`~boxjwt._retry.RetryPolicy` honours it).
+    ``Retry-After`` header, else None; :class:`~boxjwt.RetryPolicy` honours it).
     """
 
     default_retryable: bool = False
