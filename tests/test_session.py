@@ -834,6 +834,13 @@ def test_for_user_shares_the_pool_and_copies_settings(
     assert not sibling.owns_pool
     grandchild = AsUserSession(auth, share_pool_with=sibling)
     assert grandchild.adapters is root.adapters
+    # a sibling skips requests.Session.__init__ (no throw-away pools) yet has every attribute
+    # a Session has, its own cookie jar and hooks
+    for name in requests.Session.__attrs__:
+        assert hasattr(grandchild, name), name
+    assert grandchild.cookies is not root.cookies
+    assert grandchild.hooks is not root.hooks
+    assert grandchild.hooks == {"response": []}
     # mounting on any of them mounts for all
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=2)
     sibling.mount("http://127.0.0.1", adapter)

@@ -185,6 +185,30 @@ class RetryPolicy:
         returned, so the caller turns it into an error as usual.
         """
         start = self.clock()
+        # Fast path: the first attempt runs outside tenacity, so a call that succeeds (nearly
+        # every call) costs nothing beyond ``fn`` itself. Only a retryable first outcome enters
+        # the loop below, which replays that outcome as its attempt 1.
+        first_error: BaseException | None = None
+        try:
+            first_result = fn()
+        except Exception as exc:
+            if not retry_exception(exc):
+                raise
+            first_error = exc
+        else:
+            if retry_result is None or not retry_result(first_result):
+                return first_result
+        replayed = False
+
+        def attempt() -> T:
+            nonlocal replayed
+            if replayed:
+                return fn()
+            replayed = True
+            if first_error is not None:
+                raise first_error
+            return first_result
+
         delays: dict[int, float] = {}
 
         def outcome_of(state: tenacity.RetryCallState) -> Any:
@@ -237,5 +261,5 @@ class RetryPolicy:
             retry_error_callback=give_up,
             reraise=True,
         )
-        result: T = retrying(fn)
+        result: T = retrying(attempt)
         return result

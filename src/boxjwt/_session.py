@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 from urllib.parse import urlsplit
 
 import requests
+from requests.cookies import RequestsCookieJar
+from requests.hooks import default_hooks
 
 from boxjwt._authenticator import (
     DEFAULT_BASE_URL,
@@ -219,7 +221,10 @@ class AsUserSession(requests.Session):
         if share_pool_with is not None and not isinstance(share_pool_with, AsUserSession):
             raise ConfigurationError("share_pool_with must be another AsUserSession")
         checked_timeout = _validate_timeout(timeout)
-        super().__init__()
+        if share_pool_with is None:
+            super().__init__()
+        else:
+            self._init_sibling(share_pool_with)
 
         self._authenticator = auth
         self._user_id = None if user_id is None else validate_user_id(user_id)
@@ -232,9 +237,26 @@ class AsUserSession(requests.Session):
             origin for origin in (_origin(auth.base_url), _origin(auth.upload_url)) if origin
         )
         self._owns_pool = share_pool_with is None
-        if share_pool_with is not None:
-            # The same mapping object: the same HTTPAdapter instances, the same urllib3 pools.
-            self.adapters = share_pool_with.adapters
+
+    def _init_sibling(self, parent: AsUserSession) -> None:
+        """What ``requests.Session.__init__`` sets (``Session.__attrs__``), taken from ``parent``.
+
+        ``requests`` would build two ``HTTPAdapter`` pools here only for us to drop them; a
+        sibling instead uses the very same ``adapters`` mapping (the same urllib3 pools) and
+        copies of the parent's defaults. Cookies and hooks are its own.
+        """
+        self.headers = copy.copy(parent.headers)
+        self.auth = None
+        self.proxies = dict(parent.proxies)
+        self.hooks = default_hooks()
+        self.params = copy.copy(parent.params)
+        self.stream = parent.stream
+        self.verify = parent.verify
+        self.cert = parent.cert
+        self.max_redirects = parent.max_redirects
+        self.trust_env = parent.trust_env
+        self.cookies = RequestsCookieJar()
+        self.adapters = parent.adapters
 
     # ------------------------------------------------------------------ properties
 
@@ -286,7 +308,7 @@ class AsUserSession(requests.Session):
         and copies of the default headers, proxies, ``verify``, ``cert``, ``params``,
         ``stream``, ``trust_env`` and ``max_redirects``. Creating it opens nothing.
         """
-        sibling = AsUserSession(
+        return AsUserSession(
             self._authenticator,
             user_id,
             mode=self._mode,
@@ -295,15 +317,6 @@ class AsUserSession(requests.Session):
             retry=self._retry,
             share_pool_with=self,
         )
-        sibling.headers = copy.copy(self.headers)
-        sibling.proxies = dict(self.proxies)
-        sibling.params = copy.copy(self.params)
-        sibling.verify = self.verify
-        sibling.cert = self.cert
-        sibling.stream = self.stream
-        sibling.trust_env = self.trust_env
-        sibling.max_redirects = self.max_redirects
-        return sibling
 
     def close(self) -> None:
         """Close the pooled connections if this session owns the pool; a sibling closes nothing."""
