@@ -113,6 +113,8 @@ def test_json_client_errors_map_by_status_and_code(
     assert exc.retryable is (cls in (RateLimitExceededError, ServerAPIError, InvalidTokenError))
     assert f"HTTP {status} {code}: Something" in str(exc)
     assert "(Box request id body-rid)" in str(exc)
+    assert exc.box_message is not None
+    assert exc.box_message.startswith("Something")  # Box's words, without our advice
 
 
 def test_access_denied_explains_as_user_causes(server: RecordingServer) -> None:
@@ -134,6 +136,7 @@ def test_json_error_without_code_or_message(server: RecordingServer) -> None:
     assert isinstance(exc, ServerAPIError)
     assert exc.code is None
     assert exc.request_id is None
+    assert exc.box_message is None
     assert "HTTP 500: Internal Server Error" in str(exc)
     assert " :" not in str(exc)
 
@@ -194,6 +197,9 @@ def test_header_only_403_insufficient_scope(server: RecordingServer) -> None:
     assert isinstance(exc, InsufficientScopeError)
     assert exc.code == "insufficient_scope"
     assert exc.request_id == "r403"
+    assert exc.box_message == (
+        "The request requires higher privileges than provided by the access token."
+    )
     assert "Reauthorize App" in str(exc)
     assert not exc.retryable
 

@@ -151,6 +151,7 @@ def api_error_from_response(response: requests.Response) -> BoxJWTError:
             url=url,
             context_info=data.get("context_info"),
             retry_after=retry_after,
+            box_message=str(data["message"]) if data.get("message") else None,
         )
 
     challenge = parse_www_authenticate(_header(headers, "www-authenticate"))
@@ -178,6 +179,7 @@ def api_error_from_response(response: requests.Response) -> BoxJWTError:
         method=method,
         url=url,
         retry_after=retry_after,
+        box_message=description or None,
     )
 
 

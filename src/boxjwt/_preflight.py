@@ -58,7 +58,7 @@ import requests
 
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
 from boxjwt._authenticator import JWTAuthenticator, _validate_timeout, _validate_url
-from boxjwt._errors import api_error_from_response, parse_www_authenticate
+from boxjwt._errors import api_error_from_response
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy, parse_retry_after
 from boxjwt._secret import Secret
@@ -67,6 +67,7 @@ from boxjwt._token import AccessToken
 from boxjwt._token_endpoint import get_header, server_time, transport_error
 from boxjwt.exceptions import (
     AccessDeniedError,
+    APIError,
     AppNotAuthorizedError,
     AssertionExpiredError,
     AssertionExpTooFarError,
@@ -568,23 +569,19 @@ class _Answer:
         return data if isinstance(data, dict) else None
 
 
-def _api_evidence(request: str, response: requests.Response) -> CheckEvidence:
+def _api_evidence(
+    request: str, response: requests.Response, error: BoxJWTError | None
+) -> CheckEvidence:
+    """What ``response`` showed, in Box's own words, from the error that describes it."""
     code: str | None = None
     description: str | None = None
     request_id = get_header(response.headers, "box-request-id")
-    if response.status_code >= 400:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            code = _text(data.get("code")) or _text(data.get("error"))
-            description = _text(data.get("message")) or _text(data.get("error_description"))
-            request_id = _text(data.get("request_id")) or request_id
-        if code is None:
-            challenge = parse_www_authenticate(get_header(response.headers, "www-authenticate"))
-            code = challenge.get("error")
-            description = description or challenge.get("error_description")
+    if isinstance(error, APIError):
+        code, description = error.code, error.box_message
+        request_id = error.request_id or request_id
+    elif isinstance(error, TokenExchangeError):
+        code, description = error.error, error.error_description
+        request_id = error.request_id or request_id
     return CheckEvidence(
         request=request,
         status_code=response.status_code,
@@ -707,7 +704,7 @@ class _Http:
         except TransportError as exc:
             return _Answer(CheckEvidence(request=shown, error_description=exc.message), error=exc)
         error = api_error_from_response(response) if response.status_code >= 400 else None
-        return _Answer(_api_evidence(shown, response), response, error)
+        return _Answer(_api_evidence(shown, response, error), response, error)
 
 
 def _retry_after(outcome: object) -> float | None:

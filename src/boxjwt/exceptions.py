@@ -397,8 +397,10 @@ class APIError(BoxJWTError):
     Built from any of Box's three error shapes (JSON client error, header-only 401/403, OAuth
     error). Attributes: ``status_code``, ``code`` (Box's ``code``, or the ``WWW-Authenticate``
     / OAuth ``error``), ``message``, ``request_id``, ``help_url``, ``body`` (raw text),
-    ``headers``, ``method``, ``url``, ``retryable`` and ``retry_after`` (seconds from the
-    ``Retry-After`` header, else None; :class:`~boxjwt.RetryPolicy` honours it).
+    ``headers``, ``method``, ``url``, ``box_message`` (Box's own words: the JSON ``message``
+    or the ``WWW-Authenticate`` ``error_description``), ``retryable`` and ``retry_after``
+    (seconds from the ``Retry-After`` header, else None; :class:`~boxjwt.RetryPolicy` honours
+    it).
     """
 
     default_retryable: bool = False
@@ -418,9 +420,11 @@ class APIError(BoxJWTError):
         context_info: Any = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        box_message: str | None = None,
     ):
         super().__init__(message)
         self.message = message
+        self.box_message = box_message
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
