@@ -20,7 +20,7 @@ from boxjwt._preflight import (
     PreflightReport,
     preflight,
 )
-from boxjwt._retry import RetryPolicy
+from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._secret import Secret
 from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore, TokenStore
@@ -45,6 +45,7 @@ __all__ = [
     "KeyFile",
     "MemoryTokenStore",
     "PreflightReport",
+    "RetryEvent",
     "RetryPolicy",
     "Secret",
     "TokenStore",

@@ -80,9 +80,11 @@ def _future(state: tenacity.RetryCallState) -> tenacity.Future:
 
 @attrs.frozen
 class RetryEvent:
-    """What the policy reports before each wait: the attempt that failed and the wait chosen.
+    """What the policy reports to ``on_retry`` before each wait.
 
-    ``outcome`` is the exception raised, or the result judged retryable (e.g. a response).
+    ``attempt`` is the attempt that failed (from 1), ``delay`` the wait chosen (seconds),
+    ``elapsed`` the seconds since the first attempt, and ``outcome`` the exception raised or the
+    result judged retryable (e.g. a ``requests.Response``).
     """
 
     attempt: int
