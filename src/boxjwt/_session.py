@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
@@ -76,9 +77,26 @@ Origin = tuple[str, str, int]
 
 
 def _origin(url: str) -> Origin | None:
-    """(scheme, host, port) of an absolute http(s) URL, ports defaulted; else None."""
+    """(scheme, host, port) of an absolute http(s) URL, ports defaulted; else None.
+
+    Runs on every request (twice), so only the ``scheme://netloc`` head is parsed, and heads
+    are memoised: a migration talks to a handful of hosts.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop, 0, end)
+        if index != -1:
+            end = index
+    return _origin_of_head(f"{scheme}://{rest[:end]}")
+
+
+@functools.lru_cache(maxsize=64)
+def _origin_of_head(head: str) -> Origin | None:
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(head)
         port = parts.port
     except ValueError:
         return None
