@@ -294,6 +294,9 @@ def _run_pytest_block(env: DocEnv, page: str, block: Block, index: int) -> None:
     path = env.directory / "pytest-blocks" / name
     path.parent.mkdir(exist_ok=True)
     path.write_text(block.code, encoding="utf-8")
+    # An ini file of its own, as a user's project has: this checkout's pytest config (which
+    # disables the plugin's entry point) must not apply even when the temp dir lies inside it.
+    (path.parent / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     result = subprocess.run(
         [
             sys.executable,
