@@ -397,6 +397,31 @@ def test_users_as_a_plain_user(emu: BoxEmulator, token: str) -> None:
     assert_denied(response, emu)
 
 
+def test_one_user_by_id(emu: BoxEmulator, token: str) -> None:
+    target = emu.managed_users[1]
+    body = api_get(emu, f"/2.0/users/{target.id}", token, params={"fields": "id,login"}).json()
+    assert body == {"type": "user", "id": target.id, "login": target.login}
+    missing = api_get(emu, "/2.0/users/1", token)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+
+
+def test_one_user_follows_the_access_level(emu: BoxEmulator) -> None:
+    ekf = emu.make_keyfile(access_level="app_only")
+    token = enterprise_token(emu, ekf)
+    managed = api_get(emu, f"/2.0/users/{emu.managed_users[0].id}", token)
+    assert managed.status_code == 404  # invisible under App Access Only
+    own = ekf.app.app_users[0]
+    assert api_get(emu, f"/2.0/users/{own.id}", token).json()["id"] == own.id
+
+
+def test_one_user_needs_manage_users(emu: BoxEmulator) -> None:
+    ekf = emu.make_keyfile(scopes={"read"})
+    token = enterprise_token(emu, ekf)
+    response = api_get(emu, f"/2.0/users/{emu.admin.id}", token)
+    assert_header_only(response, 403, INSUFFICIENT_SCOPE)
+
+
 # --------------------------------------------------------------------------- folders and files
 
 

@@ -764,21 +764,11 @@ def test_probe_user_lookup_beyond_the_first_page(emu: BoxEmulator, tmp_path: pat
     assert report.request_count == 11
 
     emu.faults.push("/2.0/users", 200, body=page)
-    emu.faults.push(
-        f"/2.0/users/{late.id}",
-        200,
-        body={
-            "type": "user",
-            "id": late.id,
-            "login": late.login,
-            "role": "user",
-            "status": "active",
-            "is_platform_access_only": False,
-        },
-    )
-    by_id = check(emu, ekf.path, probe_user=late.id)
+    emu.reset_log()
+    by_id = check(emu, ekf.path, probe_user=late.id)  # the emulator's real GET /users/{id}
     assert by_id.ok
     assert by_id.probe_user == UserRef(id=late.id, login=late.login)
+    assert emu.count("GET", f"/2.0/users/{late.id}") == 1
 
     emu.faults.push("/2.0/users", 200, body=page)
     unknown = check(emu, ekf.path, probe_user="99999999999")

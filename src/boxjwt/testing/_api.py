@@ -25,8 +25,8 @@ Every authenticated call is checked in this order, the first failure answering:
 Scopes: ``/users`` manage_users, ``/folders`` and ``/files/{id}`` read,
 ``OPTIONS /files/content`` and uploads write, ``/events?stream_type=admin_logs``
 manage_enterprise_properties (other streams: read), ``/groups`` manage_groups; ``/users/me``
-none. ``GET /users`` and admin events also need an admin-like acting user (service account,
-admin, co-admin), else the JSON 403.
+none. ``GET /users``, ``GET /users/{id}`` and admin events also need an admin-like acting
+user (service account, admin, co-admin), else the JSON 403.
 """
 
 from __future__ import annotations
@@ -228,20 +228,25 @@ def users_me(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
     return json_response(200, actor.user.to_json(emu.state.enterprise_json, _fields(request)))
 
 
+def _visible_users(emu: BoxEmulator, actor: Actor) -> list[EmulatedUser]:
+    """The users an app sees: its own app users, plus the managed ones under App + Enterprise."""
+    app = actor.app
+    app_only = app.settings.access_level == "app_only"
+    return [
+        u
+        for u in emu.users
+        if (u.kind == "app_user" and u.app is app)
+        or (not app_only and u.kind in ("admin", "coadmin", "managed"))
+    ]
+
+
 def users(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
     """``GET /2.0/users``: the users the app can see under its access level."""
     actor = authenticate(emu, request, "manage_users")
     _require_admin_like(request, actor)
     limit = _int_param(request, "limit", 100, 1000)
     offset = _int_param(request, "offset", 0, 10**9)
-    app = actor.app
-    app_only = app.settings.access_level == "app_only"
-    visible = [
-        u
-        for u in emu.users
-        if (u.kind == "app_user" and u.app is app)
-        or (not app_only and u.kind in ("admin", "coadmin", "managed"))
-    ]
+    visible = _visible_users(emu, actor)
     term = (request.param("filter_term") or "").lower()
     if term:
         visible = [
@@ -260,6 +265,16 @@ def users(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
             "entries": [u.to_json(enterprise, fields) for u in visible[offset : offset + limit]],
         },
     )
+
+
+def user(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
+    """``GET /2.0/users/{id}``: one user the app can see (else Box's JSON 404)."""
+    actor = authenticate(emu, request, "manage_users")
+    _require_admin_like(request, actor)
+    found = next((u for u in _visible_users(emu, actor) if u.id == params[0]), None)
+    if found is None:
+        raise DeniedError(api_error(404, request.request_id))
+    return json_response(200, found.to_json(emu.state.enterprise_json, _fields(request)))
 
 
 def folder(emu: BoxEmulator, request: Request, params: list[str]) -> Response:

@@ -72,6 +72,7 @@ _ROUTES: tuple[_Route, ...] = (
     _route("/oauth2/revoke", {"POST": _revoke}),
     _route("/2.0/users/me", {"GET": _api.users_me}),
     _route("/2.0/users", {"GET": _api.users}),
+    _route("/2.0/users/{id}", {"GET": _api.user}),
     _route("/2.0/folders/{id}", {"GET": _api.folder}),
     _route("/2.0/files/content", {"OPTIONS": _api.upload_precheck}),
     _route("/api/2.0/files/content", {"POST": _api.upload}),
@@ -98,7 +99,7 @@ class BoxEmulator:
             assert emu.token_requests(subject_type="enterprise") == 1
 
     **Serves** (one base URL for everything): ``/oauth2/token``, ``/oauth2/revoke``,
-    ``GET /2.0/users/me``, ``GET /2.0/users``, ``GET /2.0/folders/0``,
+    ``GET /2.0/users/me``, ``GET /2.0/users``, ``GET /2.0/users/{id}``, ``GET /2.0/folders/0``,
     ``OPTIONS /2.0/files/content``, ``POST /api/2.0/files/content`` (upload host path),
     ``GET /2.0/files/{id}``, ``GET /2.0/files/{id}/content`` (302 to :meth:`download_url`),
     ``GET /2.0/events``, ``GET /2.0/groups``. Anything else: Box's JSON 404 (405 for a known
