@@ -11,6 +11,7 @@ import json
 import pathlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jsonschema
@@ -562,6 +563,26 @@ def test_integer_enterprise_id_warns(emu: BoxEmulator, tmp_path: pathlib.Path) -
     assert f'"enterpriseID": "{emu.enterprise_id}"' in (
         report[CheckId.KEYFILE_ENTERPRISE_ID].remediation or ""
     )
+
+
+def test_concurrent_preflights_keep_their_warnings_apart(
+    emu: BoxEmulator, tmp_path: pathlib.Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    # A vendor portal may run "Test" for several tenants at once, on threads: each report gets
+    # exactly its own key-file findings, and none of them leaks out as a Python warning.
+    coerced = emu.make_keyfile(tmp_path / "int.json", int_enterprise_id=True)
+    plain = emu.make_keyfile(tmp_path / "plain.json")
+    unencrypted = emu.make_keyfile(tmp_path / "open.json", unencrypted=True)
+    jobs = [coerced.path, plain.path, unencrypted.path] * 3
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        reports = list(pool.map(lambda path: check(emu, path), jobs))
+    expected = {
+        coerced.path: {CheckId.KEYFILE_ENTERPRISE_ID: CheckStatus.WARN},
+        plain.path: {},
+        unencrypted.path: {CheckId.KEYFILE_PASSPHRASE: CheckStatus.WARN},
+    }
+    assert [not_passing(r) for r in reports] == [expected[path] for path in jobs]
+    assert [str(w.message) for w in recwarn] == []
 
 
 def test_missing_passphrase_and_override(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -423,3 +424,31 @@ def test_warn_attribution_from_nested_package_frames() -> None:
     with pytest.warns(InsecureKeyWarning) as record:
         pk.warn("x", InsecureKeyWarning)
     assert record[0].filename == __file__
+
+
+def test_collect_warnings_is_per_thread() -> None:
+    # Inside collect_warnings() warnings are gathered, not issued; another thread meanwhile
+    # issues its own as usual (warnings.catch_warnings would have swapped global state).
+    inside = threading.Event()
+    release = threading.Event()
+    gathered: list[list[Warning]] = []
+
+    def collecting() -> None:
+        with pk.collect_warnings() as caught:
+            pk.warn("collected", InsecureKeyWarning)
+            inside.set()
+            release.wait(timeout=10)
+        gathered.append(caught)
+
+    worker = threading.Thread(target=collecting)
+    worker.start()
+    assert inside.wait(timeout=10)
+    try:
+        with pytest.warns(InsecureKeyWarning, match="issued"):
+            pk.warn("issued", InsecureKeyWarning)
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    ((warning,),) = gathered
+    assert isinstance(warning, InsecureKeyWarning)
+    assert str(warning) == "collected"

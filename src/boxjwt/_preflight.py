@@ -47,7 +47,6 @@ import stat
 import textwrap
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -60,6 +59,7 @@ from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
 from boxjwt._authenticator import JWTAuthenticator, _validate_timeout, _validate_url
 from boxjwt._errors import api_error_from_response
 from boxjwt._keyfile import KeyFile
+from boxjwt._private_key import collect_warnings
 from boxjwt._retry import RetryPolicy, parse_retry_after
 from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore
@@ -896,8 +896,7 @@ class _Run:
         if private_key_path is not None:
             self.config_paths.append(pathlib.Path(private_key_path))
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with collect_warnings() as caught:
                 self.keyfile = KeyFile.from_file(
                     path, passphrase=passphrase, private_key_path=private_key_path
                 )
@@ -928,7 +927,7 @@ class _Run:
         except KeyFileError as exc:
             self._parse_failed(exc)
             return
-        self.eid_coerced = any(issubclass(w.category, EnterpriseIDCoercedWarning) for w in caught)
+        self.eid_coerced = any(isinstance(w, EnterpriseIDCoercedWarning) for w in caught)
         kf = self.keyfile
         self.put(
             CheckId.KEYFILE_PARSE,
@@ -978,8 +977,7 @@ class _Run:
         try:
             data = json.loads(path.read_text("utf-8-sig"), strict=False)
             data["enterpriseID"] = "1"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with collect_warnings():  # already reported as checks
                 loaded = KeyFile.from_dict(
                     data, passphrase=passphrase, private_key_path=private_key_path
                 )

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import contextvars
 import os
 import re
 import sys
 import unicodedata
 import warnings
+from collections.abc import Iterator
 from types import FrameType
 from typing import Final
 
@@ -69,8 +72,34 @@ _FIX_NEW_RSA_KEY = (
 )
 
 
+#: When set (by :func:`collect_warnings`), key-file warnings are appended here instead of being
+#: issued: a context variable, so concurrent threads never see each other's warnings.
+_collector: contextvars.ContextVar[list[Warning] | None] = contextvars.ContextVar(
+    "boxjwt_key_warnings", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[Warning]]:
+    """Collect the key-file warnings raised in this context instead of issuing them.
+
+    Thread-safe, unlike ``warnings.catch_warnings`` (which swaps process-wide state): preflight
+    uses it to turn warnings into check results while other threads load keys as usual.
+    """
+    caught: list[Warning] = []
+    token = _collector.set(caught)
+    try:
+        yield caught
+    finally:
+        _collector.reset(token)
+
+
 def warn(message: str, category: type[Warning]) -> None:
     """``warnings.warn`` attributed to the first caller outside the boxjwt package."""
+    caught = _collector.get()
+    if caught is not None:
+        caught.append(category(message))
+        return
     level = 2
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
