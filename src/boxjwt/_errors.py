@@ -11,16 +11,14 @@ Box answers errors in three shapes (box-facts §5):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from boxjwt._retry import parse_retry_after
-from boxjwt._token_endpoint import token_error_from_response
+from boxjwt._retry import default_retry_after, parse_retry_after
+from boxjwt._token_endpoint import get_header, json_object, token_error_from_response
 from boxjwt.exceptions import (
     AccessDeniedError,
     APIError,
@@ -33,7 +31,12 @@ from boxjwt.exceptions import (
     ServerAPIError,
 )
 
-__all__ = ["api_error_from_response", "parse_www_authenticate", "raise_for_box_error"]
+__all__ = [
+    "api_error_from_response",
+    "parse_www_authenticate",
+    "raise_for_box_error",
+    "retry_after_of",
+]
 
 _AUTH_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -57,22 +60,14 @@ def parse_www_authenticate(value: str | None) -> dict[str, str]:
     return params
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
+def retry_after_of(outcome: object) -> float | None:
+    """Seconds Box asked us to wait: a response's ``Retry-After``, or an error's ``retry_after``.
 
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    if not text.strip():
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    The one reader of that header for retry policies (sessions and preflight alike).
+    """
+    if isinstance(outcome, requests.Response):
+        return parse_retry_after(get_header(outcome.headers, "retry-after"))
+    return default_retry_after(outcome)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -111,12 +106,12 @@ def api_error_from_response(response: requests.Response) -> BoxJWTError:
     status = response.status_code
     headers = dict(response.headers)
     body = response.text
-    data = _json_object(body)
+    data = json_object(body)
     request: Any = getattr(response, "request", None)  # None on a hand-made Response
     method = request.method if request is not None else None
     url = _safe_url(response.url or (request.url if request is not None else None))
-    header_request_id = _header(headers, "box-request-id")
-    retry_after = parse_retry_after(_header(headers, "retry-after"))
+    header_request_id = get_header(headers, "box-request-id")
+    retry_after = parse_retry_after(get_header(headers, "retry-after"))
 
     if data is not None and "error" in data and data.get("type") != "error":
         return token_error_from_response(response)
@@ -154,7 +149,7 @@ def api_error_from_response(response: requests.Response) -> BoxJWTError:
             box_message=str(data["message"]) if data.get("message") else None,
         )
 
-    challenge = parse_www_authenticate(_header(headers, "www-authenticate"))
+    challenge = parse_www_authenticate(get_header(headers, "www-authenticate"))
     code = challenge.get("error")
     description = challenge.get("error_description")
     cls = _api_class(status, code)

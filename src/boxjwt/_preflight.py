@@ -57,14 +57,14 @@ import requests
 
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
 from boxjwt._authenticator import JWTAuthenticator, _validate_timeout, _validate_url
-from boxjwt._errors import api_error_from_response
+from boxjwt._errors import api_error_from_response, retry_after_of
 from boxjwt._keyfile import KeyFile
 from boxjwt._private_key import collect_warnings
-from boxjwt._retry import RetryPolicy, parse_retry_after
+from boxjwt._retry import RetryPolicy
 from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore
 from boxjwt._token import AccessToken
-from boxjwt._token_endpoint import get_header, server_time, transport_error
+from boxjwt._token_endpoint import get_header, opt_str, server_time, transport_error
 from boxjwt.exceptions import (
     AccessDeniedError,
     APIError,
@@ -591,12 +591,6 @@ def _api_evidence(
     )
 
 
-def _text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
 def _token_evidence(subject: str, exc: BoxJWTError) -> CheckEvidence:
     request = f"POST /oauth2/token ({subject})"
     if isinstance(exc, TokenExchangeError):
@@ -699,19 +693,12 @@ class _Http:
             response = self._retry.run(
                 send,
                 retry_result=lambda r: r.status_code == 429 or r.status_code >= 500,
-                retry_after=_retry_after,
+                retry_after=retry_after_of,
             )
         except TransportError as exc:
             return _Answer(CheckEvidence(request=shown, error_description=exc.message), error=exc)
         error = api_error_from_response(response) if response.status_code >= 400 else None
         return _Answer(_api_evidence(shown, response, error), response, error)
-
-
-def _retry_after(outcome: object) -> float | None:
-    if isinstance(outcome, requests.Response):
-        return parse_retry_after(get_header(outcome.headers, "retry-after"))
-    value = getattr(outcome, "retry_after", None)
-    return float(value) if isinstance(value, int | float) else None
 
 
 # --------------------------------------------------------------------------- the run
@@ -727,14 +714,14 @@ class _User:
 
     @classmethod
     def parse(cls, entry: object) -> _User | None:
-        if not isinstance(entry, Mapping) or not _text(entry.get("id")):
+        if not isinstance(entry, Mapping) or not opt_str(entry.get("id")):
             return None
         platform = entry.get("is_platform_access_only")
         return cls(
             id=str(entry["id"]),
-            login=_text(entry.get("login")),
-            role=_text(entry.get("role")),
-            status=_text(entry.get("status")),
+            login=opt_str(entry.get("login")),
+            role=opt_str(entry.get("role")),
+            status=opt_str(entry.get("status")),
             platform_only=platform if isinstance(platform, bool) else None,
         )
 
@@ -1141,7 +1128,7 @@ class _Run:
         self.me = user
         enterprise = data.get("enterprise")
         self.me_enterprise = (
-            _text(enterprise.get("id")) if isinstance(enterprise, Mapping) else None
+            opt_str(enterprise.get("id")) if isinstance(enterprise, Mapping) else None
         )
         kf = self.keyfile
         assert kf is not None  # noqa: S101
@@ -1357,7 +1344,7 @@ class _Run:
         answer = self.api("GET", "/users/me", params={"fields": "id,login"}, as_user=probe.id)
         data = answer.json()
         if data is not None:
-            acted = _text(data.get("id"))
+            acted = opt_str(data.get("id"))
             if acted == probe.id:
                 self.put(
                     cid,
@@ -1470,7 +1457,7 @@ class _Run:
         exchange = CheckEvidence(request=f"POST /oauth2/token ({subject})", status_code=200)
         answer = self.api("GET", "/users/me", params={"fields": "id,login"}, token=token)
         data = answer.json()
-        if data is not None and _text(data.get("id")) == probe.id:
+        if data is not None and opt_str(data.get("id")) == probe.id:
             self.put(
                 cid,
                 CheckStatus.PASS,

@@ -39,8 +39,8 @@ from boxjwt._authenticator import (
     _validate_timeout,
     validate_user_id,
 )
-from boxjwt._errors import _safe_url, raise_for_box_error
-from boxjwt._retry import RetryEvent, RetryPolicy, parse_retry_after
+from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
+from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._token_endpoint import get_header, transport_error
 from boxjwt.exceptions import ConfigurationError
 
@@ -492,11 +492,6 @@ class AsUserSession(requests.Session):
                 status == 202 and get_header(response.headers, "retry-after") is not None
             )
 
-        def retry_after(outcome: object) -> float | None:
-            if isinstance(outcome, requests.Response):
-                return parse_retry_after(get_header(outcome.headers, "retry-after"))
-            return None
-
         def on_retry(event: RetryEvent) -> None:
             outcome = event.outcome
             if isinstance(outcome, requests.Response):
@@ -521,7 +516,7 @@ class AsUserSession(requests.Session):
                 attempt,
                 retry_exception=retry_exception,
                 retry_result=retry_result,
-                retry_after=retry_after,
+                retry_after=retry_after_of,
                 on_retry=on_retry,
             )
         except requests.RequestException as exc:

@@ -198,7 +198,7 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
     except ValueError:
@@ -206,7 +206,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _opt_str(value: object) -> str | None:
+def opt_str(value: object) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
@@ -232,10 +232,10 @@ def token_error_from_response(
     status = response.status_code
     body = _redact(response.text, secrets)
     headers = {k: _redact(v, secrets) for k, v in response.headers.items()}
-    data = _json_object(body)
-    error = _opt_str(data.get("error")) if data else None
-    description = _opt_str(data.get("error_description")) if data else None
-    request_id = (_opt_str(data.get("request_id")) if data else None) or get_header(
+    data = json_object(body)
+    error = opt_str(data.get("error")) if data else None
+    description = opt_str(data.get("error_description")) if data else None
+    request_id = (opt_str(data.get("request_id")) if data else None) or get_header(
         headers, "box-request-id"
     )
     now = server_time(headers)
@@ -373,7 +373,7 @@ class TokenEndpoint:
     ) -> TokenResult:
         headers = response.headers
         request_id = get_header(headers, "box-request-id")
-        data = _json_object(response.text)
+        data = json_object(response.text)
         value = data.get("access_token") if data else None
         expires_in = data.get("expires_in") if data else None
         if (
