@@ -18,6 +18,7 @@ from boxjwt import _cli
 from boxjwt._cli_preflight import SCENARIOS, _use_color
 from boxjwt._preflight import CheckId, report_schema
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
+from emulator_support import assert_no_secret, secrets_of
 
 
 @pytest.fixture
@@ -42,24 +43,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def secrets_of(emu: BoxEmulator, ekf: EmulatedKeyFile) -> list[str]:
-    found = [ekf.config["boxAppSettings"]["clientSecret"], ekf.app.client_secret]
-    if ekf.passphrase:
-        found.append(ekf.passphrase)
-    if ekf.pem:
-        found += [line for line in ekf.pem.splitlines() if len(line) > 16 and "-----" not in line]
-    with emu.state.lock:
-        found += list(emu.state.tokens)
-    return found
-
-
-def assert_clean(text: str, secrets: list[str]) -> None:
-    for secret in secrets:
-        assert secret not in text
-    assert "PRIVATE KEY" not in text
-    assert "eyJ" not in text
-
-
 def validate(text: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(text)
     jsonschema.Draft202012Validator(report_schema()).validate(doc)
@@ -79,7 +62,7 @@ def test_passing_app_exits_0(
     assert err == ""
     for check_id in CheckId:
         assert check_id in out
-    assert_clean(out + err, secrets_of(emu, ekf))
+    assert_no_secret(out + err, secrets_of(emu, ekf))
     assert all(r.method in ("GET", "OPTIONS", "POST") for r in emu.request_log)
     assert len(emu.request_log) <= 15
 
@@ -94,7 +77,7 @@ def test_json_output_validates(
     assert doc["ok"] is True
     assert doc["summary"] == {"pass": 16, "fail": 0, "warn": 0, "skipped": 0}
     assert doc["request_count"] == len(emu.request_log)
-    assert_clean(out, secrets_of(emu, ekf))
+    assert_no_secret(out, secrets_of(emu, ekf))
 
 
 def test_failed_check_exits_1_with_remediation(
@@ -114,7 +97,7 @@ def test_failed_check_exits_1_with_remediation(
     doc = validate(out)
     failed = [c["id"] for c in doc["checks"] if c["status"] == "fail"]
     assert failed == ["feature.as_user"]
-    assert_clean(out, secrets_of(emu, ekf))
+    assert_no_secret(out, secrets_of(emu, ekf))
 
 
 def test_token_failure_exits_1_without_secrets(
@@ -125,7 +108,7 @@ def test_token_failure_exits_1_without_secrets(
         code, out, err = run(capsys, "preflight", str(ekf.path), "--base-url", emu.base_url, *extra)
         assert code == 1
         assert "invalid_client" in out
-        assert_clean(out + err, secrets_of(emu, ekf))
+        assert_no_secret(out + err, secrets_of(emu, ekf))
 
 
 def test_warnings_exit_0_unless_strict(
@@ -184,7 +167,7 @@ def test_passphrase_env_and_private_key(
     )
     assert code == 0
     assert "OK:" in out
-    assert_clean(out + err, secrets_of(emu, ekf))
+    assert_no_secret(out + err, secrets_of(emu, ekf))
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,8 @@ from boxjwt._preflight import (
     report_schema,
 )
 from boxjwt.exceptions import ConfigurationError
-from boxjwt.testing import BoxEmulator, EmulatedKeyFile
+from boxjwt.testing import BoxEmulator
+from emulator_support import assert_no_secret, secrets_of
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SETTING_CHECKS = {
@@ -94,26 +95,6 @@ def assert_read_only(emu: BoxEmulator, limit: int = 15) -> None:
     assert writes == []
     assert {r.method for r in log} <= {"GET", "OPTIONS", "POST"}
     assert len(log) <= limit
-
-
-def secrets_of(emu: BoxEmulator, ekf: EmulatedKeyFile) -> list[str]:
-    """Every secret that must never appear in a report: client secrets (the file's and the
-    app's current one), the passphrase, the private key's base64 lines, every access token."""
-    found = [ekf.config["boxAppSettings"]["clientSecret"], ekf.app.client_secret]
-    if ekf.passphrase:
-        found.append(ekf.passphrase)
-    if ekf.pem:
-        found += [line for line in ekf.pem.splitlines() if len(line) > 16 and "-----" not in line]
-    with emu.state.lock:
-        found += list(emu.state.tokens)
-    return found
-
-
-def assert_no_secret(text: str, secrets: list[str]) -> None:
-    for secret in secrets:
-        assert secret not in text
-    assert "PRIVATE KEY" not in text
-    assert "eyJ" not in text  # no JWT (assertion) either
 
 
 def validate(report: PreflightReport) -> dict[str, Any]:
