@@ -17,6 +17,7 @@ import pytest
 from boxjwt import _cli
 from boxjwt._cli_preflight import SCENARIOS, _use_color
 from boxjwt._preflight import CheckId, report_schema
+from boxjwt.exceptions import ConfigurationError
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
 from emulator_support import assert_no_secret, secrets_of
 
@@ -224,6 +225,45 @@ def test_usage_errors_exit_2(
     code, _, err = run(capsys, "preflight", "--bogus")
     assert code == 2
     assert emu.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "fragment"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("https://api.box.com:99999", "not a valid URL"),
+        ("https://api.box.com\\@127.0.0.1", "backslash"),
+        ("https://user:pw-hunter2@api.box.com", "user name or password"),
+        ("http://box.internal", "unencrypted"),
+    ],
+)
+def test_bad_base_url_exits_2_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], ekf: EmulatedKeyFile, base_url: str, fragment: str
+) -> None:
+    """Regression: ``--base-url http://[::1`` escaped as a ValueError (traceback, exit 1)."""
+    code, out, err = run(capsys, "preflight", str(ekf.path), "--base-url", base_url)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+    assert "pw-hunter2" not in out + err
+
+
+def test_a_boxjwt_error_from_any_command_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence: a ConfigurationError a command did not catch is a usage error."""
+
+    def explode(args: object) -> int:
+        raise ConfigurationError("timeout must be a finite number")
+
+    def add(subparsers: Any) -> None:
+        subparsers.add_parser("explode").set_defaults(handler=explode)
+
+    monkeypatch.setattr(_cli, "SUBCOMMANDS", [*_cli.SUBCOMMANDS, add])
+    code, out, err = run(capsys, "explode")
+    assert code == 2
+    assert out == ""
+    assert err == "boxjwt: error: timeout must be a finite number\n"
 
 
 # --------------------------------------------------------------------------- colour

@@ -683,6 +683,8 @@ BAD: dict[str, tuple[Raiser, type[BoxJWTError], list[str]]] = {
             ("int-zero", 0, "number 0"),
             ("negative", -5, "number -5"),
             ("huge-int", 10**5000, "far too long"),
+            ("long-int", 10**40, "far too long"),
+            ("long-digits", "1" * 100_000, "100000 digits long"),
         ]
     },
     # ---- environment

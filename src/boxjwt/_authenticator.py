@@ -9,7 +9,6 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
 
 import attrs
 import requests
@@ -21,6 +20,7 @@ from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import AccessToken, SubjectType, subject_key
 from boxjwt._token_endpoint import TokenEndpoint, TokenResult, server_time
+from boxjwt._validate import validate_number, validate_timeout, validate_url, validate_user_id
 from boxjwt.exceptions import (
     AssertionExpiredError,
     AssertionExpTooFarError,
@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_UPLOAD_URL",
     "JWTAuthenticator",
+    "validate_user_id",  # re-exported until every module imports it from boxjwt._validate
 ]
 
 logger = logging.getLogger("boxjwt")
@@ -73,43 +74,10 @@ class _SubjectLock:
         self.waiting = 0
 
 
-def _validate_url(name: str, url: object) -> str:
-    if not isinstance(url, str) or not url.strip():
-        raise ConfigurationError(f"{name} must be a non-empty URL string")
-    url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}")
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"{name} must not have a query string or fragment")
-    return url
-
-
-def _validate_number(name: str, value: object, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= minimum:
-        raise ConfigurationError(f"{name} must be a number >= {minimum:g}, not {value!r}")
-    return float(value)
-
-
-def _validate_timeout(timeout: object) -> float | tuple[float, float]:
-    if isinstance(timeout, tuple) and len(timeout) == 2:
-        connect, read = timeout
-        return (
-            _validate_number("timeout[0]", connect, minimum=0.001),
-            _validate_number("timeout[1]", read, minimum=0.001),
-        )
-    return _validate_number("timeout", timeout, minimum=0.001)
-
-
-def validate_user_id(user_id: object) -> str:
-    """A Box user ID as a string of digits, or :class:`ConfigurationError`."""
-    if isinstance(user_id, int) and not isinstance(user_id, bool) and user_id > 0:
-        return str(user_id)
-    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
-        return user_id
-    raise ConfigurationError(
-        f"a Box user ID is a non-empty string of digits (e.g. '12345'), not {user_id!r}"
-    )
+# The old private names, still imported by other modules until they use boxjwt._validate.
+_validate_url = validate_url
+_validate_timeout = validate_timeout
+_validate_number = validate_number
 
 
 def _subject_text(subject_type: SubjectType, subject_id: str) -> str:
@@ -171,15 +139,15 @@ class JWTAuthenticator:
             raise ConfigurationError("max_user_tokens must be an integer >= 1")
 
         self._keyfile = keyfile
-        self._base_url = _validate_url("base_url", base_url)
+        self._base_url = validate_url("base_url", base_url)
         if upload_url is not None:
-            self._upload_url = _validate_url("upload_url", upload_url)
+            self._upload_url = validate_url("upload_url", upload_url)
         elif self._base_url == DEFAULT_BASE_URL:
             self._upload_url = DEFAULT_UPLOAD_URL
         else:
             self._upload_url = f"{self._base_url}/api/2.0"
-        self._refresh_margin = _validate_number("refresh_margin", refresh_margin)
-        self._timeout = _validate_timeout(timeout)
+        self._refresh_margin = validate_number("refresh_margin", refresh_margin)
+        self._timeout = validate_timeout(timeout)
         self._clock: Callable[[], float] = clock if clock is not None else time.time
 
         policy = retry if retry is not None else RetryPolicy()

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from boxjwt._cli_preflight import add_preflight
+from boxjwt.exceptions import ConfigurationError, KeyFileError
 
 if TYPE_CHECKING:
     from boxjwt.testing import BoxEmulator
@@ -182,7 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("boxjwt: error: a command is required", file=sys.stderr)
         return EXIT_USAGE
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except (ConfigurationError, KeyFileError) as exc:
+        # Commands report these themselves; this is the last line of defence, so that a bad
+        # option value is a usage error (exit 2), never a traceback (exit 1).
+        print(f"boxjwt: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def console_main() -> None:

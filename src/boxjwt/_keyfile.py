@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from boxjwt._private_key import LoadedPrivateKey, load_private_key, warn
 from boxjwt._secret import Secret
+from boxjwt._validate import MAX_ID_DIGITS, describe
 from boxjwt.exceptions import (
     ConfigurationError,
     EnterpriseIDCoercedWarning,
@@ -510,11 +511,10 @@ def _enterprise_id(
     value = data[_F_ENTERPRISE_ID]
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0:
-            return None, f"is the number {value} (not an enterprise ID)"
-        try:
-            value = str(value)
-        except ValueError:  # more digits than int->str allows
-            return None, "is a number far too long to be an enterprise ID"
+            return None, f"is the number {describe(value)} (not an enterprise ID)"
+        if value >= 10**MAX_ID_DIGITS:
+            return None, f"is a number far too long to be an enterprise ID (> {MAX_ID_DIGITS})"
+        value = str(value)
         coerced.append(value)
     elif not isinstance(value, str):
         problems.add(_F_ENTERPRISE_ID, f"must be a string of digits, not {_json_type(value)}")
@@ -524,6 +524,8 @@ def _enterprise_id(
         return None, "is empty (Box needs your enterprise ID)"
     if not (value.isascii() and value.isdigit()):
         return None, "is not a number (Box enterprise IDs are digits)"
+    if len(value) > MAX_ID_DIGITS:
+        return None, f"is {len(value)} digits long (Box IDs have at most {MAX_ID_DIGITS})"
     if not value.strip("0"):
         return None, 'is "0" (a placeholder, not an enterprise ID)'
     return value, None
