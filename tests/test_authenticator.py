@@ -7,6 +7,7 @@ import io
 import logging
 from typing import Any
 
+import attrs
 import pytest
 import requests
 
@@ -69,7 +70,7 @@ def test_defaults(keyfile: KeyFile) -> None:
         assert auth.timeout == DEFAULT_TIMEOUT
         assert auth.retry == RetryPolicy()
         assert isinstance(auth.token_store, MemoryTokenStore)
-        assert auth.token_store.max_size == 10_001  # 10,000 users + the enterprise token
+        assert auth.token_store.max_size == 10_000  # user tokens; the enterprise token apart
         assert auth.clock_offset == 0.0
         assert isinstance(auth.session, requests.Session)
         assert abs(auth.box_time() - auth.clock()) < 5
@@ -141,7 +142,7 @@ def test_options_are_applied(keyfile: KeyFile, clock: FakeClock) -> None:
     assert auth.retry.sleep == clock.sleep  # the authenticator's sleeper and clock win
     assert auth.retry.clock is clock
     assert auth.clock is clock
-    assert JWTAuthenticator(keyfile, max_user_tokens=7).token_store.max_size == 8  # type: ignore[attr-defined]
+    assert JWTAuthenticator(keyfile, max_user_tokens=7).token_store.max_size == 7  # type: ignore[attr-defined]
     assert JWTAuthenticator(keyfile, retry=policy).retry is policy
 
 
@@ -312,6 +313,89 @@ def test_custom_store_is_used(emu: BoxEmulator, keyfile: KeyFile, clock: FakeClo
     assert emu.token_requests() == 1
 
 
+class SwappedStore(MemoryTokenStore):
+    """A store whose records were swapped: ``get(key)`` answers with another key's token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.swap: dict[str, str] = {}
+
+    def get(self, key: str) -> AccessToken | None:
+        return super().get(self.swap.get(key, key))
+
+
+def test_a_token_for_another_subject_is_refused_from_any_store(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13 item 2: whatever the store returns, B never gets A's (or the app's) token."""
+    a, b = emu.managed_users[0].id, emu.managed_users[1].id
+    key_a, key_b = (subject_key(keyfile.client_id, "user", u) for u in (a, b))
+    key_e = subject_key(keyfile.client_id, "enterprise", keyfile.enterprise_id)
+    store = SwappedStore()
+    auth = make_auth(keyfile, emu, clock, token_store=store)
+    token_a, enterprise = auth.user_token(a), auth.enterprise_token()
+    with caplog.at_level(logging.DEBUG, logger="boxjwt"):
+        store.swap = {key_b: key_a}
+        token_b = auth.user_token(b)
+        assert (token_b.subject_type, token_b.subject_id) == ("user", b)
+        assert auth.user_token(b).subject_id == b  # still swapped: refused again
+        store.swap = {key_b: key_e}  # the service account's token under B's key
+        assert auth.user_token(b).subject_id == b
+        store.swap = {key_e: key_a}  # a user's token under the enterprise key
+        assert auth.enterprise_token().subject_type == "enterprise"
+    assert emu.token_requests(subject_type="user", subject_id=b) == 3
+    assert emu.token_requests(subject_type="enterprise") == 2
+    assert emu.token_requests(subject_type="user", subject_id=a) == 1
+    refused = [r for r in caplog.records if "another subject" in r.getMessage()]
+    assert len(refused) == 12  # one per read of the store: three per refresh, four refreshes
+    warnings_ = [r for r in refused if r.levelno == logging.WARNING]
+    assert [r.args for r in warnings_] == [(f"user {b}",), ("enterprise " + keyfile.enterprise_id,)]
+    support.assert_no_secret(
+        [r.getMessage() for r in caplog.records],
+        [token_a.value.reveal(), enterprise.value.reveal(), token_b.value.reveal()],
+    )
+
+
+def test_warn_once_memory_is_bounded(
+    emu: BoxEmulator,
+    keyfile: KeyFile,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("boxjwt._authenticator._MAX_REFUSED_KEYS", 1)
+    a, b = emu.managed_users[0].id, emu.managed_users[1].id
+    key_a, key_b = (subject_key(keyfile.client_id, "user", u) for u in (a, b))
+    store = SwappedStore()
+    auth = make_auth(keyfile, emu, clock, token_store=store)
+    auth.user_token(a)
+    auth.user_token(b)
+    store.swap = {key_a: key_b, key_b: key_a}
+    with caplog.at_level(logging.WARNING, logger="boxjwt"):
+        auth.user_token(a)
+        auth.user_token(b)
+        auth.user_token(a)  # a was forgotten when b was remembered: warned again
+    refused = [r for r in caplog.records if "another subject" in r.getMessage()]
+    assert len(refused) == 3
+
+
+def test_a_token_of_another_app_is_refused(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock
+) -> None:
+    store = MemoryTokenStore()
+    auth = make_auth(keyfile, emu, clock, token_store=store)
+    key = subject_key(keyfile.client_id, "enterprise", keyfile.enterprise_id)
+    mine = auth.enterprise_token()
+    assert mine.client_id == keyfile.client_id
+    foreign = attrs.evolve(mine, client_id="another-app", value="f" * 32)
+    store.set(key, foreign)
+    assert auth.enterprise_token() not in (foreign, mine)
+    hand_made = attrs.evolve(mine, client_id=None, value="h" * 32)  # no app recorded: accepted
+    store.set(key, hand_made)
+    assert auth.enterprise_token() is hand_made
+    assert emu.token_requests() == 2
+
+
 def test_memory_store_basics() -> None:
     with pytest.raises(ConfigurationError, match="max_size"):
         MemoryTokenStore(0)
@@ -323,13 +407,74 @@ def test_memory_store_basics() -> None:
 def test_lru_bound_on_user_tokens(emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock) -> None:
     users = emu.managed_users[:3]
     auth = make_auth(keyfile, emu, clock, max_user_tokens=2)
-    for user in users:
+    for user in users[:2]:
         auth.user_token(user.id)
-    assert len(auth.token_store) == 3  # type: ignore[arg-type]  # bound: 2 users + 1
-    auth.enterprise_token()  # evicts the least recently used user token
+    assert len(auth.token_store) == 2  # type: ignore[arg-type]
+    auth.user_token(users[2].id)  # evicts the least recently used user token
+    assert len(auth.token_store) == 2  # type: ignore[arg-type]
     auth.user_token(users[2].id)  # still cached
+    auth.user_token(users[1].id)  # still cached
     auth.user_token(users[0].id)  # evicted earlier: exchanged again
-    assert emu.token_requests() == 5
+    assert emu.token_requests() == 4
+
+
+def test_user_tokens_never_evict_the_enterprise_token(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13 item 10: the service account's token lives outside the user LRU."""
+    users = emu.managed_users[:3]
+    auth = make_auth(keyfile, emu, clock, max_user_tokens=2)
+    enterprise = auth.enterprise_token()
+    with caplog.at_level(logging.DEBUG, logger="boxjwt"):
+        for _ in range(3):
+            for user in users:  # three users through a bound of two: they thrash...
+                auth.user_token(user.id)
+            assert auth.enterprise_token() is enterprise  # ...the enterprise token stays
+    assert emu.token_requests(subject_type="enterprise") == 1
+    assert emu.token_requests(subject_type="user") == 9
+    assert len(auth.token_store) == 3  # type: ignore[arg-type]  # 2 users + the enterprise token
+    assert auth.token_store.evictions == 7  # type: ignore[attr-defined]
+    warned = [r for r in caplog.records if "cache is full" in r.getMessage()]
+    assert len(warned) == 1  # logged once, however many evictions follow
+    assert warned[0].levelno == logging.WARNING
+    assert warned[0].name == "boxjwt"
+    assert "max_user_tokens" in warned[0].getMessage()
+    support.assert_no_secret([r.getMessage() for r in caplog.records], [enterprise.value.reveal()])
+
+
+def test_evicting_expired_user_tokens_is_not_worth_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    store = MemoryTokenStore(1, clock=lambda: now[0])
+
+    def token(subject_id: str, lifetime: float) -> AccessToken:
+        return AccessToken(
+            value="v" * 32,
+            issued_at=now[0],
+            expires_at=now[0] + lifetime,
+            subject_type="user",
+            subject_id=subject_id,
+        )
+
+    with caplog.at_level(logging.DEBUG, logger="boxjwt"):
+        store.set("a", token("1", 10))
+        now[0] += 20  # a's token has expired
+        store.set("b", token("2", 10))  # evicts a: no warning, it was dead anyway
+        store.set("c", token("3", 10))  # evicts b, still valid: the warning
+        store.set("d", token("4", 10))  # evicts c: debug only
+    assert store.evictions == 2
+    levels = [r.levelno for r in caplog.records]
+    assert levels == [logging.WARNING, logging.DEBUG]
+    enterprise = attrs.evolve(token("5", 10), subject_type="enterprise")
+    store.set("e", enterprise)
+    assert store.get("e") is enterprise
+    assert store.get("d") is not None  # the enterprise token took no user slot
+    store.set("e", token("5", 10))  # the same key as a user token now: moved to the LRU
+    assert store.get("d") is None
+    assert not store.delete("e", only_if=enterprise)
+    assert store.delete("e")
+    assert not store.delete("e")
 
 
 # --------------------------------------------------------------------------- BoxAuth

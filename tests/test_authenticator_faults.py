@@ -7,7 +7,9 @@ emulator also reads); nothing sleeps for real.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 import authenticator_support as support
 from boxjwt import AccessToken, JWTAuthenticator, KeyFile
 from boxjwt._assertion import new_jti
+from boxjwt._token import MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME
 from boxjwt.exceptions import (
     AppNotAuthorizedError,
     AssertionExpiredError,
@@ -451,3 +454,94 @@ def test_revoke_and_downscope_retry_too(
     assert emu.count("POST", "/oauth2/revoke") == 2
     assert emu.token_requests() == 3
     assert clock.sleeps == [*B(1), 1.0]
+
+
+# --------------------------------------------------------------------------- hostile expires_in
+# Issue 13 item 9: a token answer's expires_in must be a finite number, and is clamped to
+# [MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME]. The answers are served verbatim by the emulator's
+# fault plan, around a real token it minted.
+
+
+def hostile_answer(emu: BoxEmulator, expires_in: str) -> bytes:
+    token = emu.issue_token()
+    return f'{{"access_token": "{token}", "expires_in": {expires_in}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    "expires_in",
+    ["Infinity", "-Infinity", "NaN", "1e400", "1" + "0" * 400, "-5", "0", '"3600"', "null"],
+)
+def test_a_lifetime_that_is_not_a_finite_positive_number_is_refused(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock, expires_in: str
+) -> None:
+    emu.faults.push("/oauth2/token", 200, body=hostile_answer(emu, expires_in))
+    auth = make_auth(keyfile, emu, clock)
+    token = auth.enterprise_token()  # the unreadable answer is retried like a 5xx
+    assert token.lifetime == support.DEFAULT_EXPIRES_IN
+    assert emu.token_requests() == 2
+    assert clock.sleeps == B(1)
+
+
+def test_a_refused_lifetime_is_a_token_server_error_without_the_token(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock
+) -> None:
+    body = hostile_answer(emu, "Infinity")
+    emu.faults.push("/oauth2/token", 200, body=body)
+    auth = make_auth(keyfile, emu, clock, retry=support.seeded_policy(max_attempts=1))
+    with pytest.raises(TokenServerError, match="not a finite number") as info:
+        auth.enterprise_token()
+    value = json.loads(body.decode().replace("Infinity", "0"))["access_token"]
+    assert value not in str(info.value)
+    assert value not in (info.value.body or "")
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "believed"),
+    [
+        ("1e300", MAX_TOKEN_LIFETIME),
+        ("100000", MAX_TOKEN_LIFETIME),
+        ("0.001", MIN_TOKEN_LIFETIME),
+        ("1", MIN_TOKEN_LIFETIME),
+        ("3600.5", 3600.5),
+    ],
+)
+def test_a_lifetime_out_of_range_is_clamped(
+    emu: BoxEmulator,
+    keyfile: KeyFile,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    expires_in: str,
+    believed: float,
+) -> None:
+    emu.faults.push("/oauth2/token", 200, body=hostile_answer(emu, expires_in))
+    auth = make_auth(keyfile, emu, clock)
+    with caplog.at_level(logging.WARNING, logger="boxjwt"):
+        token = auth.enterprise_token()
+    assert token.lifetime == believed
+    assert emu.token_requests() == 1
+    clamped = [r for r in caplog.records if "using" in r.getMessage()]
+    assert len(clamped) == (0 if believed == 3600.5 else 1)
+
+
+def test_a_tiny_lifetime_does_not_force_an_exchange_per_call(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock
+) -> None:
+    emu.faults.push("/oauth2/token", 200, body=hostile_answer(emu, "0.001"), count=100)
+    auth = make_auth(keyfile, emu, clock)
+    for _ in range(100):  # 100 calls over 10 s
+        auth.enterprise_token()
+        clock.advance(0.1)
+    # fresh for half of MIN_TOKEN_LIFETIME (the refresh margin is at most half a lifetime)
+    assert emu.token_requests() == math.ceil(10 / (MIN_TOKEN_LIFETIME / 2))
+
+
+def test_a_huge_lifetime_does_not_keep_a_token_forever(
+    emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock
+) -> None:
+    emu.faults.push("/oauth2/token", 200, body=hostile_answer(emu, "1e300"))
+    auth = make_auth(keyfile, emu, clock)
+    first = auth.enterprise_token()
+    clock.advance(MAX_TOKEN_LIFETIME)
+    assert auth.enterprise_token() is not first
+    assert emu.token_requests() == 2

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import secrets
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 import redis
 from cryptography.fernet import Fernet
 
 import boxjwt.stores
 from boxjwt._store import MemoryTokenStore, TokenStore
-from boxjwt._token import AccessToken, subject_key
+from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken, subject_key
 from boxjwt.exceptions import ConfigurationError, TokenStoreFallbackWarning
 from boxjwt.stores import RedisTokenStore
 from redis_server import RedisServer, serve
@@ -685,3 +688,158 @@ def test_scripts_reload_after_a_restart(
         assert conn.exists(store.lock_key(KEY))
     assert not store.degraded
     conn.close()
+
+
+# ---------------------------------------------------------------------------- issue 13 hardening
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_a_record_copied_under_another_subject_is_refused(
+    make_store: Callable[..., RedisTokenStore],
+    client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    encrypted: bool,
+) -> None:
+    """Issue 13 item 2: each record names the key it was written for (authenticated when
+    encrypted); a record under another key is a miss, logged once per subject."""
+    store = make_store(encryption_key=Fernet.generate_key() if encrypted else None)
+    key_a, key_b = subject_key("cid", "user", "1"), subject_key("cid", "user", "2")
+    token_a = make_token("1")
+    store.set(key_a, token_a)
+    raw = client.get(store.token_key(key_a))
+    assert raw is not None
+    client.set(store.token_key(key_b), raw, px=60_000)
+    assert store.get(key_b) is None
+    assert store.get(key_b) is None
+    assert store.delete(key_b, only_if=token_a) is False
+    assert store.get(key_a) == token_a
+    refused = [r for r in caplog.records if "bound to another subject" in r.getMessage()]
+    assert [r.levelno for r in refused] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    token_b = make_token("2")
+    store.set(key_b, token_b)  # the next refresh replaces it
+    assert store.get(key_b) == token_b
+
+
+def test_warn_once_memory_is_bounded(
+    make_store: Callable[..., RedisTokenStore],
+    client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("boxjwt.stores.redis._MAX_WARNED", 1)
+    store = make_store()
+    for key in ("a", "b", "a"):
+        client.set(store.token_key(key), b"damaged", px=60_000)
+        assert store.get(key) is None
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 3
+
+
+def test_a_record_from_before_subject_binding_is_refused(
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis
+) -> None:
+    store = make_store()
+    client.set(store.token_key(KEY), make_token().to_json(), px=60_000)  # no key inside
+    assert store.get(KEY) is None
+
+
+def test_a_wrong_type_token_key_is_a_damaged_record_not_an_outage(
+    make_store: Callable[..., RedisTokenStore],
+    client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13 item 11: WRONGTYPE concerns one subject; Redis keeps being used."""
+    store = make_store()
+    other = subject_key("cid", "user", "7")
+    client.rpush(store.token_key(KEY), b"not a token")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TokenStoreFallbackWarning)
+        assert store.get(KEY) is None
+        assert store.delete(KEY, only_if=make_token()) is False
+        with store.lock(KEY):  # the lock script reads the token key too
+            assert client.get(store.lock_key(KEY))
+        token, others = make_token(), make_token("7")
+        store.set(other, others)
+        assert store.get(other) == others
+        store.set(KEY, token)  # the next refresh replaces the damaged key
+        assert store.get(KEY) == token
+    assert not store.degraded
+    assert client.get(store.token_key(other))  # really in Redis, not in the fallback
+    assert len(store.local_fallback) == 0
+    assert "WRONGTYPE" in caplog.text
+    assert "unavailable" not in caplog.text
+
+
+def test_a_wrong_type_lock_key_without_expiry_is_repaired(
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis
+) -> None:
+    store = make_store(lock_timeout=3, wait_timeout=0, poll_interval=1)
+    client.hset(store.lock_key(KEY), "owner", "nobody")
+    with store.lock(KEY):
+        pass
+    assert 0 < client.pttl(store.lock_key(KEY)) <= 3000
+    assert not store.degraded
+
+
+def test_a_lock_without_expiry_is_given_one(
+    make_store: Callable[..., RedisTokenStore],
+    client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13 item 11: a TTL-less lock (not written by boxjwt) no longer blocks forever."""
+    store = make_store(lock_timeout=5, wait_timeout=1, poll_interval=0.5)
+    lock_key = store.lock_key(KEY)
+    client.set(lock_key, b"written-by-hand")  # no expiry
+    assert client.pttl(lock_key) == -1
+    with store.lock(KEY):
+        assert client.get(lock_key) == b"written-by-hand"  # not ours: we waited, then went on
+    assert 0 < client.pttl(lock_key) <= 5000
+    with store.lock(KEY):  # the repair happens once
+        pass
+    repaired = [r for r in caplog.records if "had no expiry" in r.getMessage()]
+    assert len(repaired) == 1
+    assert repaired[0].levelno == logging.WARNING
+
+
+def test_a_repaired_lock_expires_and_is_then_taken(
+    redis_server: RedisServer, client: redis.Redis
+) -> None:
+    """The same on Redis's real clock: a short lock_timeout, real sleeps (counted, not timed)."""
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    store = RedisTokenStore(
+        client, lock_timeout=0.2, wait_timeout=30, poll_interval=0.05, sleep=sleep
+    )
+    lock_key = store.lock_key(KEY)
+    client.set(lock_key, b"written-by-hand")
+    with store.lock(KEY):
+        owner = client.get(lock_key)
+        assert owner not in (None, b"written-by-hand")  # expired, then taken by us
+    assert 0 < len(sleeps) < 30 / 0.05  # far fewer polls than the whole wait
+    sleeps.clear()
+    with store.lock(KEY):  # and the next refresh does not wait at all
+        pass
+    assert sleeps == []
+
+
+def test_ttl_is_bounded_for_any_expiry(
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis
+) -> None:
+    """Issue 13 item 9: an absurd expiry neither overflows nor marks the store degraded."""
+    store = make_store(prefix="p")
+    far = attrs.evolve(make_token(), expires_at=T0 + 1e300)
+    store.set("far", far)
+    assert 0 < client.pttl("p:token:far") <= MAX_TOKEN_LIFETIME * 1000
+    assert store.get("far") == far
+    store.set("inf", attrs.evolve(make_token(), expires_at=math.inf))
+    assert 0 < client.pttl("p:token:inf") <= MAX_TOKEN_LIFETIME * 1000
+    assert store.get("inf") is None  # a record whose times are not finite is damaged
+    store.set("nan", attrs.evolve(make_token(), expires_at=math.nan))
+    assert 0 < client.pttl("p:token:nan") <= 1000
+    assert store.get("nan") is None
+    assert not store.degraded

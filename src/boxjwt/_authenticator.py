@@ -54,6 +54,8 @@ DEFAULT_MAX_USER_TOKENS: Final = 10_000
 #: A token kept past its refresh point is still used, when a refresh fails transiently,
 #: while it has at least this many seconds left.
 _STALE_GRACE: Final = 10.0
+#: Subjects remembered for "warn once" about a refused (foreign) token from the store.
+_MAX_REFUSED_KEYS: Final = 1024
 
 
 class _SubjectLock:
@@ -98,9 +100,16 @@ class JWTAuthenticator:
     and remembers the offset (:attr:`clock_offset`); a reused ``jti`` retries once.
 
     Tokens are cached per subject in ``token_store`` (default: an in-process LRU holding up to
-    ``max_user_tokens`` user tokens) and refreshed ``refresh_margin`` seconds before expiry
-    (never more than half a token's lifetime). Concurrent requests for one subject make one
-    exchange; different subjects never wait on each other.
+    ``max_user_tokens`` user tokens; the service account's token is kept apart and never
+    evicted by them) and refreshed ``refresh_margin`` seconds before expiry (never more than
+    half a token's lifetime). Concurrent requests for one subject make one exchange; different
+    subjects never wait on each other. A token the store returns for another subject (another
+    user, the service account, another app) is refused, logged, and replaced by a new exchange.
+    A token's lifetime is Box's ``expires_in`` (about 3600 s), which must be a finite number
+    above 0 (else the answer is a retryable :class:`~boxjwt.exceptions.TokenServerError`) and
+    is believed within [5 s, 24 h] (``boxjwt._token.MIN_TOKEN_LIFETIME`` /
+    ``MAX_TOKEN_LIFETIME``): a server cannot make a token fresh forever, nor force an exchange
+    per call.
 
     ``clock`` (local Unix seconds) and ``sleep`` are injectable for tests; when given they also
     replace the retry policy's clock and sleeper. ``session`` is the ``requests.Session`` for
@@ -176,8 +185,11 @@ class JWTAuthenticator:
             clock=self._clock,
         )
         self._store: TokenStore = (
-            token_store if token_store is not None else MemoryTokenStore(max_user_tokens + 1)
+            token_store
+            if token_store is not None
+            else MemoryTokenStore(max_user_tokens, clock=self._clock)
         )
+        self._refused_keys: set[str] = set()
         self._clock_offset = 0.0
         self._locks_mutex = threading.Lock()
         self._locks: weakref.WeakValueDictionary[str, _SubjectLock] = weakref.WeakValueDictionary()
@@ -383,9 +395,35 @@ class JWTAuthenticator:
     def _fresh(self, token: AccessToken) -> bool:
         return token.is_fresh(self._clock(), self._refresh_margin)
 
+    def _cached(self, key: str, subject_type: SubjectType, subject_id: str) -> AccessToken | None:
+        """The store's token for ``key``, unless it belongs to another subject (then None)."""
+        token = self._store.get(key)
+        if token is None or (
+            token.subject_id == subject_id
+            and token.subject_type == subject_type
+            and token.client_id in (None, self._keyfile.client_id)
+        ):
+            return token
+        self._refuse(key, subject_type, subject_id)
+        return None
+
+    def _refuse(self, key: str, subject_type: SubjectType, subject_id: str) -> None:
+        with self._locks_mutex:
+            first = key not in self._refused_keys
+            if first:
+                if len(self._refused_keys) >= _MAX_REFUSED_KEYS:
+                    self._refused_keys.clear()
+                self._refused_keys.add(key)
+        logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "the token store returned a token issued for another subject when asked for %s; "
+            "refused it (a record copied or swapped in the store?) and requesting a new one",
+            _subject_text(subject_type, subject_id),
+        )
+
     def _token(self, subject_type: SubjectType, subject_id: str) -> AccessToken:
         key = subject_key(self.client_id, subject_type, subject_id)
-        token = self._store.get(key)
+        token = self._cached(key, subject_type, subject_id)
         if token is not None and self._fresh(token):
             return token
         subject_lock = self._subject_lock(key)  # a strong reference while we use it
@@ -398,7 +436,7 @@ class JWTAuthenticator:
             with self._locks_mutex:
                 subject_lock.waiting -= 1
         try:
-            token = self._store.get(key)
+            token = self._cached(key, subject_type, subject_id)
             if token is not None and self._fresh(token):
                 return token
             failure = subject_lock.failure
@@ -411,7 +449,7 @@ class JWTAuthenticator:
                 )
                 return self._stale_or_raise(copy.copy(failure), token, subject_type, subject_id)
             with self._store.lock(key):
-                token = self._store.get(key)
+                token = self._cached(key, subject_type, subject_id)
                 if token is not None and self._fresh(token):
                     return token
                 try:

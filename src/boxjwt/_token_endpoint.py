@@ -10,6 +10,8 @@ class's ``remedy``.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
@@ -21,7 +23,13 @@ import requests
 
 from boxjwt._retry import parse_retry_after
 from boxjwt._secret import Secret
-from boxjwt._token import AccessToken, SubjectType
+from boxjwt._token import (
+    MAX_TOKEN_LIFETIME,
+    MIN_TOKEN_LIFETIME,
+    AccessToken,
+    SubjectType,
+    clamp_lifetime,
+)
 from boxjwt.exceptions import (
     AppNotAuthorizedError,
     AssertionExpiredError,
@@ -61,6 +69,8 @@ __all__ = [
 JWT_GRANT: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_EXCHANGE_GRANT: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
+
+logger = logging.getLogger("boxjwt")
 
 _MASK: Final = "**********"
 _SNIPPET: Final = 300
@@ -210,6 +220,17 @@ def opt_str(value: object) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+def _lifetime(expires_in: object) -> float | None:
+    """``expires_in`` as finite seconds above zero, or None (Infinity, NaN, 1e400, "3600"...)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return None
+    try:
+        seconds = float(expires_in)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _snippet(text: str) -> str:
@@ -375,16 +396,13 @@ class TokenEndpoint:
         request_id = get_header(headers, "box-request-id")
         data = json_object(response.text)
         value = data.get("access_token") if data else None
-        expires_in = data.get("expires_in") if data else None
-        if (
-            data is None
-            or not isinstance(value, str)
-            or not value
-            or isinstance(expires_in, bool)
-            or not isinstance(expires_in, int | float)
-            or not expires_in > 0
-        ):
-            missing = "not a JSON object" if data is None else "no access_token/expires_in"
+        lifetime = _lifetime(data.get("expires_in") if data else None)
+        if data is None or not isinstance(value, str) or not value or lifetime is None:
+            missing = (
+                "not a JSON object"
+                if data is None
+                else "no access_token, or expires_in is not a finite number of seconds above 0"
+            )
             message = (
                 f"Box's answer to {context} is unreadable (HTTP {response.status_code}, {missing})."
             )
@@ -399,14 +417,25 @@ class TokenEndpoint:
                 headers=dict(headers),
             )
         restricted = data.get("restricted_to") or ()
+        if clamp_lifetime(lifetime) != lifetime:
+            logger.warning(
+                "Box's answer to %s says the token lives %g s; using %g s (boxjwt believes "
+                "%g s to %g s; Box issues about 3600 s)",
+                context,
+                lifetime,
+                clamp_lifetime(lifetime),
+                MIN_TOKEN_LIFETIME,
+                MAX_TOKEN_LIFETIME,
+            )
         token = AccessToken(
             value=value,
             issued_at=issued_at,
-            expires_at=issued_at + float(expires_in),
+            expires_at=issued_at + clamp_lifetime(lifetime),
             subject_type=subject_type,
             subject_id=subject_id,
             token_type=str(data.get("token_type") or "bearer"),
             restricted_to=tuple(restricted) if isinstance(restricted, list) else (),
+            client_id=self.client_id,
         )
         return TokenResult(token, request_id, server_time(headers))
 

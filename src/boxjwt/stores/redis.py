@@ -22,12 +22,19 @@ Keys (every one of them expires):
 
 ``<prefix>:token:<subject key>``
     the token record, with a TTL of the token's remaining lifetime minus the refresh margin
-    (at least one second); optionally Fernet-encrypted.
+    (at least one second, at most a day); optionally Fernet-encrypted. The record names the
+    subject key it was written for (inside the encrypted, authenticated payload when
+    encrypted): a record copied under another subject's key is refused as damaged.
 ``<prefix>:lock:<subject key>``
     the refresh lock: ``SET NX PX lock_timeout`` holding a random owner token, released only by
-    its owner (a Lua compare-and-delete).
+    its owner (a Lua compare-and-delete). A lock key found without an expiry (not written by
+    boxjwt) is given one, so it cannot block refreshes for longer than ``lock_timeout``.
 
-When Redis fails (connection refused, timeout, any ``redis.RedisError``) the store switches
+A record that cannot be used (damaged, bound to another subject, encrypted with another key, or
+a key of another Redis type: ``WRONGTYPE``) is a miss for that subject alone: logged once per
+subject, replaced by the next refresh, never a reason to stop using Redis.
+
+When Redis fails (connection refused, timeout, any other ``redis.RedisError``) the store switches
 to a process-local ``MemoryTokenStore``, emits one
 :class:`~boxjwt.exceptions.TokenStoreFallbackWarning` and one log warning per outage, probes
 Redis again every ``retry_interval`` seconds, and uses it again as soon as it answers. Token
@@ -56,32 +63,45 @@ except ImportError as exc:
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from boxjwt._store import MemoryTokenStore
-from boxjwt._token import AccessToken
+from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken
 from boxjwt.exceptions import ConfigurationError, TokenStoreError, TokenStoreFallbackWarning
 
 __all__ = ["RedisTokenStore"]
 
 _log = logging.getLogger(__name__)
 
+# Every script reads a key only after checking its type: a key of another type (WRONGTYPE) is a
+# damaged record of one subject, never an error that would mark the whole store unavailable.
+
 # KEYS[1] = lock key, KEYS[2] = token key
 # ARGV[1] = owner, ARGV[2] = lock expiry (ms), ARGV[3] = "1" when ARGV[4] is a snapshot of the
 # token record taken while waiting ("" for no record).
 # Returns {1} when the lock was taken, {2} when the token record changed since the snapshot
-# (another process refreshed it: no need for the lock), {0, current record} otherwise.
+# (another process refreshed it: no need for the lock), {0, current record, repaired}
+# otherwise; repaired is 1 when the lock key had no expiry and was given one (a lock always
+# expires, whoever wrote it).
 _ACQUIRE = """
-local current = redis.call('get', KEYS[2])
+local current = false
+if redis.call('type', KEYS[2])['ok'] == 'string' then
+  current = redis.call('get', KEYS[2])
+end
 if ARGV[3] == '1' and current and current ~= ARGV[4] then
   return {2}
 end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1}
 end
-return {0, current}
+local repaired = 0
+if redis.call('pttl', KEYS[1]) == -1 then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  repaired = 1
+end
+return {0, current, repaired}
 """
 
 # Delete KEYS[1] only while it still holds ARGV[1]: lock release by owner, and CAS token delete.
 _COMPARE_AND_DELETE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+if redis.call('type', KEYS[1])['ok'] == 'string' and redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
@@ -89,6 +109,13 @@ return 0
 
 _LOCKED = 1
 _CHANGED = 2
+#: Subjects remembered for "warn once" about their damaged records.
+_MAX_WARNED = 1024
+
+
+def _wrong_type(exc: redis.RedisError) -> bool:
+    """True for Redis's answer to reading a key of another type: a damaged record, no outage."""
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("WRONGTYPE")
 
 
 def _fernet(key: bytes | str | Sequence[bytes | str]) -> MultiFernet:
@@ -138,8 +165,8 @@ class RedisTokenStore:
     ``clock``, ``sleep``
         injectable for tests; ``clock`` must be the wall clock of ``AccessToken.expires_at``.
 
-    Records that cannot be decoded (damaged, foreign, or encrypted with another key) are treated
-    as missing, and replaced by the next refresh.
+    Records that cannot be used (damaged, of another Redis type, bound to another subject, or
+    encrypted with another key) are treated as missing, and replaced by the next refresh.
     """
 
     def __init__(
@@ -188,6 +215,7 @@ class RedisTokenStore:
         self._state = threading.Lock()
         self._degraded = False
         self._retry_at = 0.0
+        self._warned: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -224,6 +252,10 @@ class RedisTokenStore:
         try:
             raw: Any = self.client.get(self.token_key(key))
         except redis.RedisError as exc:
+            if _wrong_type(exc):
+                self._recovered()
+                self._damaged(key, "is not a string (WRONGTYPE)")
+                return None
             self._failed(exc, "get")
             return self.local_fallback.get(key)
         self._recovered()
@@ -237,7 +269,7 @@ class RedisTokenStore:
             self.local_fallback.set(key, token)
             return
         try:
-            self.client.set(self.token_key(key), self._encode(token), px=self._ttl_ms(token))
+            self.client.set(self.token_key(key), self._encode(key, token), px=self._ttl_ms(token))
         except redis.RedisError as exc:
             self._failed(exc, "set")
             self.local_fallback.set(key, token)
@@ -268,8 +300,10 @@ class RedisTokenStore:
                     and bool(self._cad_script(keys=[token_key], args=[raw]))
                 )
         except redis.RedisError as exc:
-            self._failed(exc, "delete")
-            return removed_locally
+            if not _wrong_type(exc):
+                self._failed(exc, "delete")
+                return removed_locally
+            removed = False  # a damaged record is not the token to drop
         self._recovered()
         return removed or removed_locally
 
@@ -315,6 +349,13 @@ class RedisTokenStore:
             if status == _CHANGED:
                 _log.debug("token for %s refreshed by another process", key)
                 return None
+            if int(result[2]):
+                _log.warning(
+                    "the refresh lock of %s had no expiry (not written by boxjwt?); it now "
+                    "expires in %.1f s",
+                    key,
+                    self.lock_timeout,
+                )
             if not has_snapshot:
                 snapshot, has_snapshot = result[1], True
             polls_left -= 1
@@ -345,25 +386,47 @@ class RedisTokenStore:
     # ------------------------------------------------------------------ records
 
     def _ttl_ms(self, token: AccessToken) -> int:
+        """Milliseconds until the token's refresh point: at least 1 s, at most a token's
+        longest believed lifetime (a record never outlives a day, whatever it says)."""
         margin = token.refresh_margin(self.refresh_margin)
         remaining = token.expires_at - margin - self._clock()
-        return max(1000, int(remaining * 1000))
+        if not remaining > 1.0:  # NaN included
+            return 1000
+        return int(min(remaining, MAX_TOKEN_LIFETIME) * 1000)
 
-    def _encode(self, token: AccessToken) -> bytes:
-        data = token.to_json().encode()
+    def _encode(self, key: str, token: AccessToken) -> bytes:
+        data = token.to_json(key=key).encode()
         return data if self._fernet is None else self._fernet.encrypt(data)
 
     def _decode(self, key: str, raw: bytes | str) -> AccessToken | None:
+        """The record's token, or None (logged) when it is damaged, encrypted with another key,
+        or bound to another subject: a record is only ever used for the key it was written for.
+        """
         try:
             data = raw if self._fernet is None else self._fernet.decrypt(raw)
-            return AccessToken.from_json(data)
-        except (InvalidToken, TokenStoreError):
-            _log.warning(
-                "the stored token record of %s is damaged or encrypted with another key; "
-                "treating it as missing",
-                key,
-            )
+        except InvalidToken:
+            self._damaged(key, "is damaged or encrypted with another key")
             return None
+        try:
+            return AccessToken.from_json(data, key=key)
+        except TokenStoreError as exc:
+            self._damaged(key, str(exc).removeprefix("a stored token record "))
+            return None
+
+    def _damaged(self, key: str, what: str) -> None:
+        """Log a damaged record: a warning the first time for ``key``, then at debug level."""
+        with self._state:
+            first = key not in self._warned
+            if first:
+                if len(self._warned) >= _MAX_WARNED:
+                    self._warned.clear()
+                self._warned.add(key)
+        _log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "the stored token record of %s %s; treating it as missing",
+            key,
+            what,
+        )
 
     def _promote(self, key: str) -> AccessToken | None:
         """After an outage: move a token cached locally meanwhile into Redis (if still absent)."""
@@ -375,7 +438,7 @@ class RedisTokenStore:
         self.local_fallback.delete(key, only_if=token)
         try:
             self.client.set(
-                self.token_key(key), self._encode(token), px=self._ttl_ms(token), nx=True
+                self.token_key(key), self._encode(key, token), px=self._ttl_ms(token), nx=True
             )
         except redis.RedisError as exc:
             self._failed(exc, "set")
