@@ -8,6 +8,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -264,6 +265,40 @@ def test_a_boxjwt_error_from_any_command_exits_2(
     assert code == 2
     assert out == ""
     assert err == "boxjwt: error: timeout must be a finite number\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("where", ["KEYFILE", "--private-key"])
+def test_a_fifo_as_key_file_exits_2_at_once(
+    capsys: pytest.CaptureFixture[str],
+    emu: BoxEmulator,
+    ekf: EmulatedKeyFile,
+    tmp_path: pathlib.Path,
+    where: str,
+) -> None:
+    """Regression: ``boxjwt preflight FIFO`` (or ``--private-key FIFO``) blocked forever."""
+    fifo = tmp_path / "key.pipe"
+    os.mkfifo(fifo, 0o600)
+    argv = (
+        ["preflight", str(fifo)]
+        if where == "KEYFILE"
+        else ["preflight", str(ekf.path), "--private-key", str(fifo)]
+    )
+    codes: list[int] = []
+    thread = threading.Thread(
+        target=lambda: codes.append(_cli.main([*argv, "--base-url", emu.base_url])), daemon=True
+    )
+    thread.start()
+    thread.join(30)  # a generous safety bound: it must not block at all
+    if thread.is_alive():  # the old behaviour: unblock the reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail("boxjwt preflight blocked on a FIFO")
+    _, err = capsys.readouterr()
+    assert codes == [2]
+    assert "named pipe (FIFO)" in err
+    assert "only a regular file is read" in err
+    assert emu.request_log == []
 
 
 # --------------------------------------------------------------------------- colour

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -9,6 +10,7 @@ import logging
 import os
 import pathlib
 import pickle
+import socket
 import threading
 import unicodedata
 import warnings
@@ -401,10 +403,10 @@ def _unreadable(ctx: Ctx) -> object:
     path = write(tmp / "key.json", json.dumps(config(keys.box, keys.passphrase)), mode=0o000)
     if os.geteuid() == 0:  # root reads anything: simulate the refusal the OS gives others
 
-        def refuse(self: pathlib.Path, *args: Any, **kwargs: Any) -> Any:
-            raise PermissionError(13, "Permission denied", str(self))
+        def refuse(path: Any, *args: Any, **kwargs: Any) -> Any:
+            raise PermissionError(13, "Permission denied", str(path))
 
-        monkeypatch.setattr(pathlib.Path, "open", refuse)
+        monkeypatch.setattr(os, "open", refuse)
     return KeyFile.from_file(path)
 
 
@@ -439,10 +441,10 @@ BAD: dict[str, tuple[Raiser, type[BoxJWTError], list[str]]] = {
         KeyFileTooLargeError,
         ["1048577 bytes", "right file"],
     ),
-    "over-1-mib-device": (
+    "character-device": (
         lambda c: KeyFile.from_file("/dev/zero"),
-        KeyFileTooLargeError,
-        ["over 1048576 bytes"],
+        KeyFileNotReadableError,
+        ["is a character device", "only a regular file is read"],
     ),
     "over-1-mib-json-text": (
         lambda c: KeyFile.from_json(" " * (MiB + 1)),
@@ -715,7 +717,7 @@ BAD: dict[str, tuple[Raiser, type[BoxJWTError], list[str]]] = {
 def test_bad_input_is_rejected_clearly(
     keys: Keys, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    if case == "over-1-mib-device" and not os.path.exists("/dev/zero"):
+    if case == "character-device" and not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero")
     raise_it, error, needles = BAD[case]
     with pytest.raises(error) as info:
@@ -736,6 +738,93 @@ def test_bad_input_is_rejected_clearly(
     for fragment in secret_fragments(keys):
         for text in texts:
             assert fragment not in text
+
+
+# --------------------------------------------------------------------------- not a regular file
+
+
+def _within(seconds: float, call: Callable[[], object]) -> BaseException:
+    """Run ``call`` in a thread; the exception it raised, or a failure if it is still blocked
+    after ``seconds`` (a generous safety bound: it must fail at once, without blocking)."""
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "reading the key file blocked"
+    assert outcome, "a non-regular file was accepted"
+    return outcome[0]
+
+
+def _unblock(fifo: pathlib.Path) -> None:
+    """Open the FIFO for writing once (if someone is blocked reading it) so the reader sees EOF."""
+    with contextlib.suppress(OSError):  # no reader: nothing is blocked
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("how", ["from_file", "private_key_path", "BOXJWT_KEYFILE", "socket"])
+def test_a_fifo_or_socket_as_key_file_is_refused_at_once(
+    keys: Keys, tmp_path: pathlib.Path, how: str
+) -> None:
+    """Regression: a FIFO as key file (or as private_key_path) blocked forever in open()."""
+    special = tmp_path / "key.pipe"
+    if how == "socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(special))
+        calls: Callable[[], object] = functools.partial(KeyFile.from_file, special)
+        kind = "is a socket"
+    else:
+        server = None
+        os.mkfifo(special, 0o600)
+        kind = "is a named pipe (FIFO)"
+        config_path = write(tmp_path / "key.json", json.dumps(config()))
+        calls = {
+            "from_file": functools.partial(KeyFile.from_file, special),
+            "private_key_path": functools.partial(
+                KeyFile.from_file, config_path, private_key_path=special
+            ),
+            "BOXJWT_KEYFILE": functools.partial(KeyFile.from_env, {"BOXJWT_KEYFILE": str(special)}),
+        }[how]
+    try:
+        exc = _within(10, calls)
+    finally:
+        if server is None:
+            _unblock(special)
+        else:
+            server.close()
+    assert isinstance(exc, KeyFileNotReadableError), repr(exc)
+    assert kind in str(exc)
+    assert "only a regular file is read" in str(exc)
+    assert exc.source == str(special)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_file_swapped_for_a_fifo_while_opening_is_refused(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check is made on the open descriptor too: a path that turns into a FIFO between
+    ``stat`` and ``open`` (a race, simulated by a stale ``stat``) is still refused."""
+    regular = write(tmp_path / "regular.json", "{}")
+    fifo = tmp_path / "key.pipe"
+    os.mkfifo(fifo, 0o600)
+    regular_stat = regular.stat()
+    real_stat = pathlib.Path.stat
+
+    def stale_stat(self: pathlib.Path, **kwargs: Any) -> os.stat_result:
+        return regular_stat if self == fifo else real_stat(self, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", stale_stat)
+    exc = _within(10, functools.partial(KeyFile.from_file, fifo))
+    _unblock(fifo)
+    assert isinstance(exc, KeyFileNotReadableError)
+    assert "named pipe (FIFO) (it changed while being opened)" in str(exc)
 
 
 def test_every_field_problem_is_reported_at_once(keys: Keys) -> None:

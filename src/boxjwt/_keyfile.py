@@ -297,16 +297,57 @@ def _check_overrides(passphrase: object, private_key_path: object, private_key: 
         )
 
 
-def _read_bytes(path: pathlib.Path, *, what: str, via: str | None = None) -> bytes:
-    """Read a small file, mapping every OS failure to ours; warn if others can read it."""
-    shown = os.fspath(path)
-    named = f"{what} {shown!r}" + (f" (from {via})" if via else "")
+_FILE_KINDS: Final = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+#: Open flags: never block on a FIFO or device, never become its controlling terminal.
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (for messages); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def _refuse_kind(named: str, shown: str, kind: str, *, changed: bool = False) -> KeyFileError:
+    if kind == "a directory":
+        fix = "give the path of the file itself"
+    else:
+        fix = (
+            "give the path of a regular file; to pass a key from a pipe or a secret store, "
+            "use KeyFile.from_json(), BOXJWT_CONFIG or private_key="
+        )
+    when = " (it changed while being opened)" if changed else ""
+    return KeyFileNotReadableError(
+        f"{named} is {kind}{when}; only a regular file is read. Fix: {fix}.", source=shown
+    )
+
+
+def _open_regular(path: pathlib.Path, named: str, shown: str) -> tuple[int, os.stat_result]:
+    """An open descriptor on ``path`` and its ``fstat``; anything but a regular file refused.
+
+    ``stat`` first, so a device is never even opened; then ``open`` without blocking (a FIFO
+    with no writer would block forever) and ``fstat`` the descriptor, so a file swapped for a
+    FIFO in between is refused too.
+    """
     try:
         st = path.stat()
     except FileNotFoundError:
         hint = (
             " (Box names the download <enterpriseID>_<publicKeyID>_config.json)"
-            if what == "Config file"
+            if named.startswith("Config file")
             else ""
         )
         raise KeyFileNotFoundError(
@@ -319,30 +360,64 @@ def _read_bytes(path: pathlib.Path, *, what: str, via: str | None = None) -> byt
             "of its directories.",
             source=shown,
         ) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise KeyFileNotReadableError(
-            f"{named} is a directory. Fix: give the path of the file itself.", source=shown
-        )
+    kind = _not_regular(st.st_mode)
+    if kind is not None:
+        raise _refuse_kind(named, shown, kind)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise _unreadable(named, shown, exc) from None
+    st = os.fstat(fd)
+    kind = _not_regular(st.st_mode)
+    if kind is not None:
+        os.close(fd)
+        raise _refuse_kind(named, shown, kind, changed=True)
+    return fd, st
+
+
+def _unreadable(named: str, shown: str, exc: OSError) -> KeyFileError:
+    return KeyFileNotReadableError(
+        f"{named} cannot be read ({exc.strerror or type(exc).__name__}). Fix: make it "
+        f"readable by this user only (`chmod 600 {shown}` as its owner).",
+        source=shown,
+    )
+
+
+def _read_bytes(path: pathlib.Path, *, what: str, via: str | None = None) -> bytes:
+    """Read a small regular file, mapping every OS failure to ours; warn if others can read it.
+
+    Anything but a regular file (a FIFO, a socket, a device, a directory) is refused at once
+    with :class:`KeyFileNotReadableError`, without blocking; at most
+    :data:`MAX_KEYFILE_BYTES` + 1 bytes are read.
+    """
+    shown = os.fspath(path)
+    named = f"{what} {shown!r}" + (f" (from {via})" if via else "")
     too_large = (
         f"; a Box config or key is a few kilobytes (limit {MAX_KEYFILE_BYTES} bytes). Fix: "
         "check that the path names the right file."
     )
-    if st.st_size > MAX_KEYFILE_BYTES:
-        raise KeyFileTooLargeError(f"{named} is {st.st_size} bytes{too_large}", source=shown)
+    fd, st = _open_regular(path, named, shown)
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_KEYFILE_BYTES + 1)
+        if st.st_size > MAX_KEYFILE_BYTES:
+            raise KeyFileTooLargeError(f"{named} is {st.st_size} bytes{too_large}", source=shown)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_KEYFILE_BYTES:
+            chunk = os.read(fd, MAX_KEYFILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as exc:
-        raise KeyFileNotReadableError(
-            f"{named} cannot be read ({exc.strerror or type(exc).__name__}). Fix: make it "
-            f"readable by this user only (`chmod 600 {shown}` as its owner).",
-            source=shown,
-        ) from None
+        raise _unreadable(named, shown, exc) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > MAX_KEYFILE_BYTES:
         raise KeyFileTooLargeError(
             f"{named} is over {MAX_KEYFILE_BYTES} bytes{too_large}", source=shown
         )
-    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o044:
+    if os.name == "posix" and st.st_mode & 0o044:
         warn(
             f"{named} is readable by group or others (mode {stat.S_IMODE(st.st_mode):04o}) "
             f"and holds secrets. Fix: `chmod 600 {shown}`.",

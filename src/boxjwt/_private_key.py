@@ -28,11 +28,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from boxjwt._kdf import MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MalformedDERError, kdf_cost
 from boxjwt._secret import Secret
 from boxjwt.exceptions import (
     IgnoredPassphraseWarning,
     InsecureKeyWarning,
     InvalidPEMError,
+    KeyDerivationCostError,
     PassphraseRequiredError,
     PrivateKeyError,
     UnsupportedKeyTypeError,
@@ -364,6 +366,31 @@ def _unsupported_cipher(
     )
 
 
+def _check_kdf_cost(block: PEMBlock, where: str, source: str | None, field: str | None) -> None:
+    """Refuse an encrypted PKCS#8 key whose key derivation would stall every attempt."""
+    if block.label != "ENCRYPTED PRIVATE KEY":
+        return  # traditional DEK-Info keys derive with one MD5 round: nothing to bound
+    try:
+        cost = kdf_cost(block.der)
+    except MalformedDERError:
+        what = "is corrupt: its encryption parameters cannot be read"
+        raise _pem_error(what, where, _FIX_REDOWNLOAD, source=source, field=field) from None
+    if cost is None or not cost.too_costly:
+        return
+    if cost.scrypt is not None:
+        limit = f"N x r x p of at most {MAX_SCRYPT_COST:,} (OpenSSL uses 16,384 x 8 x 1)"
+    else:
+        limit = f"at most {MAX_PBKDF2_ITERATIONS:,} iterations (Box and OpenSSL use 2,048)"
+    raise KeyDerivationCostError(
+        f"{where} is encrypted with {cost.describe()}; boxjwt accepts {limit}, so that "
+        "loading a key can never stall for minutes per passphrase attempt. Fix: use the key "
+        "Box generated, or re-encrypt this one with standard settings: `openssl pkcs8 -topk8 "
+        "-v2 aes-256-cbc -iter 100000 -in key.pem -out key-new.pem`.",
+        source=source,
+        field=field,
+    )
+
+
 def _deserialize(pem: bytes, password: bytes | None) -> object:
     """The one call into cryptography (a seam for tests that count or cache loads)."""
     return serialization.load_pem_private_key(pem, password)
@@ -386,6 +413,7 @@ def load_private_key(
     when a passphrase was given for one. Raises a :class:`PrivateKeyError` subclass.
     """
     block = parse_pem(pem, where=where, source=source, field=field)
+    _check_kdf_cost(block, where, source, field)
     if isinstance(passphrase, Secret):
         passphrase = passphrase.reveal()
     if not passphrase:

@@ -20,7 +20,8 @@ The tree::
     │       ├── WrongPassphraseError
     │       ├── InvalidPEMError                    corrupt, truncated, or not PEM at all
     │       ├── UnsupportedKeyTypeError            EC, Ed25519, DSA... Box needs RSA
-    │       └── WeakKeyError                       RSA under 2048 bits
+    │       ├── WeakKeyError                       RSA under 2048 bits
+    │       └── KeyDerivationCostError             PBKDF2/scrypt cost far beyond real keys'
     ├── TokenExchangeError                         POST /oauth2/token (or /oauth2/revoke) failed
     │   ├── AppNotAuthorizedError                  unauthorized_client
     │   ├── InvalidClientCredentialsError          invalid_client (client ID/secret)
@@ -87,6 +88,7 @@ __all__ = [
     "InvalidTokenError",
     "IssuerMismatchError",
     "JTIReusedError",
+    "KeyDerivationCostError",
     "KeyFileError",
     "KeyFileFieldError",
     "KeyFileJSONError",
@@ -218,6 +220,11 @@ class UnsupportedKeyTypeError(PrivateKeyError):
 
 class WeakKeyError(PrivateKeyError):
     """The RSA key is shorter than 2048 bits."""
+
+
+class KeyDerivationCostError(PrivateKeyError):
+    """The encrypted key demands a key-derivation cost (PBKDF2 iterations, scrypt N x r x p)
+    far beyond what real keys use, so that each passphrase attempt would take minutes."""
 
 
 # --------------------------------------------------------------------------- token exchange
