@@ -244,6 +244,7 @@ PAGE_SETUP: Final[dict[str, Callable[[DocEnv], None]]] = {
     "howto-separate-pem.md": _separate_pem,
     "howto-secrets.md": _secrets,
     "howto-redis.md": _redis,
+    "howto-rate-limits.md": _redis,
 }
 
 

@@ -20,6 +20,15 @@ from boxjwt._preflight import (
     PreflightReport,
     preflight,
 )
+from boxjwt._ratelimit import RateLimiter, RatePermit
+from boxjwt._ratepolicy import (
+    RateClass,
+    RateClassStats,
+    RateLimit,
+    RateLimiterStats,
+    RatePolicy,
+    rate_class_of,
+)
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._secret import Secret
 from boxjwt._session import AsUserSession
@@ -45,6 +54,13 @@ __all__ = [
     "KeyFile",
     "MemoryTokenStore",
     "PreflightReport",
+    "RateClass",
+    "RateClassStats",
+    "RateLimit",
+    "RateLimiter",
+    "RateLimiterStats",
+    "RatePermit",
+    "RatePolicy",
     "RetryEvent",
     "RetryPolicy",
     "Secret",
@@ -53,4 +69,5 @@ __all__ = [
     "exceptions",
     "preflight",
     "raise_for_box_error",
+    "rate_class_of",
 ]

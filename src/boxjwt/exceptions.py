@@ -56,7 +56,8 @@ The tree::
     ├── KeyFilePermissionWarning                   group/others can read the key file
     ├── EnterpriseIDCoercedWarning                 integer enterpriseID turned into a string
     ├── IgnoredPassphraseWarning                   passphrase given for an unencrypted key
-    └── TokenStoreFallbackWarning                  shared store down: using the local cache
+    ├── TokenStoreFallbackWarning                  shared store down: using the local cache
+    └── RateLimiterFallbackWarning                 shared rate limiter down: pacing per process
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ __all__ = [
     "PrivateKeyMissingError",
     "PublicKeyNotFoundError",
     "RateLimitExceededError",
+    "RateLimiterFallbackWarning",
     "ServerAPIError",
     "SignatureMismatchError",
     "TokenExchangeError",
@@ -525,3 +527,7 @@ class IgnoredPassphraseWarning(BoxJWTWarning):
 
 class TokenStoreFallbackWarning(BoxJWTWarning):
     """The shared token store is unavailable; tokens are cached in this process meanwhile."""
+
+
+class RateLimiterFallbackWarning(BoxJWTWarning):
+    """The shared rate limiter (Redis) is unavailable; each process paces on its own meanwhile."""

@@ -20,7 +20,7 @@ from boxjwt.exceptions import (
     KeyFileError,
     TokenExchangeError,
 )
-from boxjwt.stores import RedisTokenStore
+from boxjwt.stores import RedisRateLimiter, RedisTokenStore
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
 
 
@@ -107,3 +107,20 @@ def emulator() -> None:
         ekf.app.configure(as_user=False)
         ekf.app.reauthorize()
         print(datetime.datetime.now(tz=datetime.UTC))
+
+
+def rate_limits(client: redis.Redis) -> boxjwt.RateLimiterStats:
+    policy = boxjwt.RatePolicy(general=boxjwt.RateLimit(500, 60.0, burst=10), jitter=0.1)
+    limiter = boxjwt.RateLimiter(policy)
+    cls: boxjwt.RateClass = boxjwt.rate_class_of("GET", "/2.0/search")
+    permit = limiter.acquire("12345", cls, enterprise="1")
+    assert_type(permit, boxjwt.RatePermit)
+    assert_type(limiter.wait_time(limiter.reserve("12345")), float)
+    limiter.record_response(permit, 429, retry_after=3.0)
+    limiter.on_429("12345", "upload")
+    off = boxjwt.RateLimiter.disabled()
+    shared = RedisRateLimiter(client, policy.share(0.5), local_fallback=off)
+    assert_type(shared.degraded, bool)
+    stats: boxjwt.RateClassStats = shared.snapshot().classes["general"]
+    print(stats.max_wait, limiter.rate_factor("12345"), limiter.paused_for("12345"))
+    return limiter.snapshot()

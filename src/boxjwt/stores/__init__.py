@@ -1,8 +1,9 @@
-"""Token stores beyond the in-memory default.
+"""Token stores beyond the in-memory default, and the fleet-wide rate limiter.
 
 :class:`~boxjwt.stores.RedisTokenStore` (extra ``boxjwt[redis]``) shares tokens and refresh
-locks between processes and machines. It is imported lazily: ``import boxjwt.stores`` does not
-import the ``redis`` client library until ``RedisTokenStore`` is first used.
+locks between processes and machines; :class:`~boxjwt.stores.RedisRateLimiter` shares Box's
+per-user budgets. Both are imported lazily: ``import boxjwt.stores`` does not import the
+``redis`` client library until one of them is first used.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from boxjwt._store import MemoryTokenStore, TokenStore
 
 if TYPE_CHECKING:
     from boxjwt.stores.redis import RedisTokenStore
+    from boxjwt.stores.redis_ratelimit import RedisRateLimiter
 
-__all__ = ["MemoryTokenStore", "RedisTokenStore", "TokenStore"]
+__all__ = ["MemoryTokenStore", "RedisRateLimiter", "RedisTokenStore", "TokenStore"]
 
-_LAZY = {"RedisTokenStore": "boxjwt.stores.redis"}
+_LAZY = {
+    "RedisRateLimiter": "boxjwt.stores.redis_ratelimit",
+    "RedisTokenStore": "boxjwt.stores.redis",
+}
 
 
 def __getattr__(name: str) -> Any:
