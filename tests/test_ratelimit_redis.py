@@ -6,8 +6,10 @@ passed as ``clock`` so that the shared schedule uses it too and delays are exact
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +76,13 @@ def fleet(
 def test_exported_lazily_from_boxjwt_stores() -> None:
     assert boxjwt.stores.RedisRateLimiter is RedisRateLimiter
     assert "RedisRateLimiter" in dir(boxjwt.stores)
+
+
+def test_missing_redis_library_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "boxjwt.stores.redis_ratelimit")
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ImportError, match=r"pip install 'boxjwt\[redis\]'"):
+        importlib.import_module("boxjwt.stores.redis_ratelimit")
 
 
 def test_processes_share_one_budget(client: redis.Redis, clock: FakeClock) -> None:
