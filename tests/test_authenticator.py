@@ -480,6 +480,7 @@ def test_evicting_expired_user_tokens_is_not_worth_a_warning(
 # --------------------------------------------------------------------------- BoxAuth
 
 
+@pytest.mark.filterwarnings("ignore:BoxAuth:DeprecationWarning")  # the old spellings, on purpose
 def test_box_auth_as_service_account_user_and_as_user(
     emu: BoxEmulator, keyfile: KeyFile, clock: FakeClock
 ) -> None:
@@ -495,9 +496,9 @@ def test_box_auth_as_service_account_user_and_as_user(
     with requests.Session() as session:
         session.headers["As-User"] = "999"
         session.auth = BoxAuth(auth)
-        response = session.get(url, timeout=10)  # BoxAuth without as_user drops a stray As-User
-    assert "As-User" not in response.request.headers
-    assert response.json()["id"] == service_account.id
+        # issue 13: a stray As-User is refused (it used to be dropped: the call ran as another)
+        with pytest.raises(ConfigurationError, match="for_user"):
+            session.get(url, timeout=10)
     assert emu.token_requests() == 2  # enterprise + that user
 
 
@@ -538,6 +539,7 @@ def test_box_auth_does_not_resend_when_told_not_to_or_unable(
     assert auth.enterprise_token() != second
 
 
+@pytest.mark.filterwarnings("ignore:BoxAuth:DeprecationWarning")  # the old spellings, on purpose
 def test_box_auth_validation_and_identity(keyfile: KeyFile) -> None:
     auth = JWTAuthenticator(keyfile)
     with pytest.raises(ConfigurationError):
@@ -557,6 +559,7 @@ def test_box_auth_validation_and_identity(keyfile: KeyFile) -> None:
 # --------------------------------------------------------------------------- logging
 
 
+@pytest.mark.filterwarnings("ignore:BoxAuth:DeprecationWarning")  # the old spellings, on purpose
 def test_logs_say_what_happened_and_never_a_secret(
     emu: BoxEmulator,
     ekf: EmulatedKeyFile,

@@ -172,18 +172,70 @@ def test_credentials_are_never_session_headers(
     assert auth.enterprise_token().value.reveal() not in text
 
 
-def test_per_call_credentials_are_replaced_on_box_hosts(
+def test_box_headers_set_by_the_caller_are_refused_not_replaced(
     emu: BoxEmulator, auth: JWTAuthenticator, user: EmulatedUser
 ) -> None:
+    """Issue 13, item 13: an explicit As-User used to be dropped silently (the call then ran
+    as someone else); an explicit Authorization was replaced. Both are refused now."""
     other = emu.managed_users[1]
-    forged = {"As-User": other.id, "Authorization": "Bearer forged"}
     with AsUserSession(auth, user.id) as s:
-        assert s.get(ME, headers=forged).json()["id"] == user.id
-    with AsUserSession(auth) as service:
-        me = service.get(ME, headers=forged).json()
-    assert me["id"] != other.id
-    assert me["login"].startswith("AutomationUser_")
-    assert emu.count("GET", ME, status=401) == 0
+        with pytest.raises(ConfigurationError, match=rf"for_user\('{other.id}'\)"):
+            s.get(ME, headers={"As-User": other.id})
+        with pytest.raises(ConfigurationError, match="Authorization"):
+            s.get(ME, headers={"Authorization": "Bearer forged"})
+        assert s.get(ME, headers={"As-User": user.id}).json()["id"] == user.id  # the same user
+        s.headers["As-User"] = other.id
+        with pytest.raises(ConfigurationError, match="session's headers"):
+            s.get(ME)
+    with AsUserSession(auth) as service, pytest.raises(ConfigurationError, match="service account"):
+        service.get(ME, headers={"As-User": other.id})
+    own = AsUserSession(auth, user.id, mode="user_token")
+    with own, pytest.raises(ConfigurationError, match="own token"):
+        own.get(ME, headers={"As-User": user.id})
+    assert emu.count("GET", ME) == 1
+    assert emu.count("GET", ME, as_user=other.id) == 0
+
+
+def test_explicit_auth_on_a_box_request_is_refused(
+    emu: BoxEmulator, auth: JWTAuthenticator, recorder: RecordingServer
+) -> None:
+    with AsUserSession(auth) as s:
+        with pytest.raises(ConfigurationError, match="auth="):
+            s.get(ME, auth=("user", "password"))
+        s.auth = ("user", "password")
+        with pytest.raises(ConfigurationError, match=r"session\.auth"):
+            s.get(ME)
+        assert s.get(f"{recorder.url}/elsewhere").ok  # another host: requests' business
+    assert recorder.received[0].headers["authorization"].startswith("Basic ")
+    assert emu.count("GET", ME) == 0
+
+
+def test_a_netrc_login_never_reaches_box_and_is_not_taken_for_the_callers(
+    emu: BoxEmulator,
+    auth: JWTAuthenticator,
+    user: EmulatedUser,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with AsUserSession(auth, user.id) as s:
+        assert s.trust_env
+        assert s.get(ME).json()["id"] == user.id
+    assert emu.records("GET", ME)[-1].request_headers["authorization"] == "Bearer <redacted>"
+
+
+def test_the_same_prepared_request_can_be_sent_again(
+    emu: BoxEmulator, auth: JWTAuthenticator, user: EmulatedUser
+) -> None:
+    with AsUserSession(auth, user.id) as s:
+        prepared = s.prepare_request(requests.Request("GET", ME))
+        assert s.send(prepared).ok
+        assert s.send(prepared).json()["id"] == user.id  # its Authorization is boxjwt's own
+        assert s.for_user(user.id).send(prepared).ok
+    assert emu.count("GET", ME, status=200) == 3
 
 
 # --------------------------------------------------------------------------- URLs

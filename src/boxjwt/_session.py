@@ -7,11 +7,13 @@ How a request travels through :meth:`AsUserSession.send`:
    ``https://api.box.com`` / ``https://upload.box.com`` URLs are rerouted to the configured hosts
    (so one emulator ``base_url`` reroutes everything). Any other absolute URL passes through.
 2. Only a request to a *configured Box host* (same scheme, host and port as ``base_url`` or the
-   upload URL) gets ``Authorization`` and ``As-User``, set on that one prepared request, never
-   in ``session.headers``. A redirect to any other host loses both (:meth:`rebuild_auth`).
-3. A 401 from a Box host invalidates exactly the token that request carried (compare-and-swap:
-   of many threads hitting the same expired token, one drops it and one exchange follows) and
-   the request is sent once more, at once, with the new token.
+   upload URL) gets ``Authorization`` and ``As-User``, set on that one prepared request by the
+   session's :class:`~boxjwt.BoxAuth` (the one credential path), never in ``session.headers``.
+   A Box header the caller set is refused, not replaced. A redirect to any other host loses
+   both (:meth:`rebuild_auth`).
+3. A 401 from a Box host goes to :meth:`BoxAuth.recover`: it invalidates exactly the token that
+   request carried (compare-and-swap: of many threads hitting the same expired token, one drops
+   it and one exchange follows) and the request is sent once more, at once, with a new token.
 4. A 429 is retried for every method (Box refused before doing anything), honouring
    ``Retry-After``; a 5xx, a 202 with ``Retry-After`` and connection failures only for
    idempotent methods. No retry at all when the body cannot be rewound (a generator, an
@@ -20,41 +22,38 @@ How a request travels through :meth:`AsUserSession.send`:
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
 import logging
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import RequestsCookieJar
 from requests.hooks import default_hooks
 
-from boxjwt._authenticator import (
-    DEFAULT_BASE_URL,
-    DEFAULT_UPLOAD_URL,
-    JWTAuthenticator,
-    _validate_timeout,
-    validate_user_id,
+from boxjwt._auth import (
+    BoxAuth,
+    SessionMode,
+    discard,
+    drop_box_headers,
+    origin,
+    redirect_leaves_box,
+    sent_token,
 )
+from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
 from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._token_endpoint import get_header, transport_error
+from boxjwt._validate import validate_timeout
 from boxjwt.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from requests.models import PreparedRequest
 
-    from boxjwt._token import AccessToken
-
 __all__ = ["DEFAULT_SESSION_TIMEOUT", "IDEMPOTENT_METHODS", "AsUserSession", "SessionMode"]
 
 logger = logging.getLogger("boxjwt")
-
-SessionMode = Literal["as_user", "user_token"]
-"""How an :class:`AsUserSession` acts as its user: ``As-User`` header, or the user's own token."""
 
 #: (connect, read) seconds applied to every request that does not pass its own timeout.
 DEFAULT_SESSION_TIMEOUT: Final = (10.0, 60.0)
@@ -65,45 +64,11 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 _CANONICAL_API: Final = DEFAULT_BASE_URL
 _CANONICAL_UPLOAD: Final = DEFAULT_UPLOAD_URL
 _UPLOAD_PREFIX: Final = "/api/2.0"
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-_BOX_HEADERS: Final = ("Authorization", "As-User")
-#: Attribute naming the token a prepared request carried (to invalidate exactly that one).
-_TOKEN_ATTR: Final = "_boxjwt_token"
+_API_ORIGIN: Final = origin(_CANONICAL_API)
+_UPLOAD_ORIGIN: Final = origin(_CANONICAL_UPLOAD)
 #: Keyword passed from :meth:`AsUserSession.resolve_redirects` to :meth:`AsUserSession.send`:
 #: marks a redirect hop, with whether the chain started at a Box host.
 _HOP: Final = "_boxjwt_redirect_hop"
-
-Origin = tuple[str, str, int]
-
-
-def _origin(url: str) -> Origin | None:
-    """(scheme, host, port) of an absolute http(s) URL, ports defaulted; else None.
-
-    Runs on every request (twice), so only the ``scheme://netloc`` head is parsed, and heads
-    are memoised: a migration talks to a handful of hosts.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop, 0, end)
-        if index != -1:
-            end = index
-    return _origin_of_head(f"{scheme}://{rest[:end]}")
-
-
-@functools.lru_cache(maxsize=64)
-def _origin_of_head(head: str) -> Origin | None:
-    try:
-        parts = urlsplit(head)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    return (scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme])
 
 
 def _after_origin(url: str) -> str:
@@ -152,16 +117,13 @@ def _rewinder(body: object) -> Callable[[], None] | None:
     return rewind
 
 
-def _discard(response: requests.Response) -> None:
-    """Read what is left of ``response`` (so its connection can be reused) and close it."""
-    with contextlib.suppress(requests.RequestException):
-        response.content  # noqa: B018
-    response.close()
+def _keep_auth(request: PreparedRequest) -> PreparedRequest:
+    """The ``auth`` of a Box request while it is prepared: leaves it alone.
 
-
-def _sent_token(response: requests.Response) -> AccessToken | None:
-    token: AccessToken | None = getattr(response.request, _TOKEN_ATTR, None)
-    return token
+    Stands in for "no auth" so that ``requests`` does not add a ``~/.netrc`` login to a Box
+    request (BoxAuth would refuse it as an Authorization the caller set).
+    """
+    return request
 
 
 class AsUserSession(requests.Session):
@@ -232,28 +194,23 @@ class AsUserSession(requests.Session):
             raise ConfigurationError(
                 "AsUserSession needs a boxjwt.JWTAuthenticator, not " + type(auth).__name__
             )
-        if mode not in ("as_user", "user_token"):
-            raise ConfigurationError(f"mode must be 'as_user' or 'user_token', not {mode!r}")
+        credentials = BoxAuth(auth, user_id=user_id, mode=mode)  # validates both
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ConfigurationError("retry must be a boxjwt RetryPolicy (or None)")
         if share_pool_with is not None and not isinstance(share_pool_with, AsUserSession):
             raise ConfigurationError("share_pool_with must be another AsUserSession")
-        checked_timeout = _validate_timeout(timeout)
+        checked_timeout = validate_timeout(timeout)
         if share_pool_with is None:
             super().__init__()
         else:
             self._init_sibling(share_pool_with)
 
         self._authenticator = auth
-        self._user_id = None if user_id is None else validate_user_id(user_id)
-        self._mode: SessionMode = mode
+        self._credentials = credentials
         self._timeout = checked_timeout
         self.raise_for_status = bool(raise_for_status)
         """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
         self._retry = retry if retry is not None else auth.retry
-        self._box_origins = frozenset(
-            origin for origin in (_origin(auth.base_url), _origin(auth.upload_url)) if origin
-        )
         self._owns_pool = share_pool_with is None
 
     def _init_sibling(self, parent: AsUserSession) -> None:
@@ -286,12 +243,17 @@ class AsUserSession(requests.Session):
     @property
     def user_id(self) -> str | None:
         """The user this session acts as (``None``: the service account)."""
-        return self._user_id
+        return self._credentials.user_id
 
     @property
     def mode(self) -> SessionMode:
         """``"as_user"`` (enterprise token + ``As-User``) or ``"user_token"``."""
-        return self._mode
+        return self._credentials.mode
+
+    @property
+    def credentials(self) -> BoxAuth:
+        """The :class:`~boxjwt.BoxAuth` that puts this session's credentials on Box requests."""
+        return self._credentials
 
     @property
     def timeout(self) -> float | tuple[float, float]:
@@ -310,7 +272,7 @@ class AsUserSession(requests.Session):
 
     def __repr__(self) -> str:
         return (
-            f"AsUserSession(user_id={self._user_id!r}, mode={self._mode!r}, "
+            f"AsUserSession(user_id={self.user_id!r}, mode={self.mode!r}, "
             f"base_url={self._authenticator.base_url!r})"
         )
 
@@ -329,7 +291,7 @@ class AsUserSession(requests.Session):
         return AsUserSession(
             self._authenticator,
             user_id,
-            mode=self._mode,
+            mode=self.mode,
             timeout=self._timeout,
             raise_for_status=self.raise_for_status,
             retry=self._retry,
@@ -345,9 +307,7 @@ class AsUserSession(requests.Session):
 
     def is_box_url(self, url: str | bytes | None) -> bool:
         """True when ``url`` is on a configured Box host (scheme, host and port all match)."""
-        if isinstance(url, bytes):
-            url = url.decode("utf-8", "replace")
-        return bool(url) and _origin(str(url)) in self._box_origins
+        return self._credentials.is_box_url(url)
 
     def resolve_url(self, url: str) -> str:
         """The absolute URL a request for ``url`` goes to.
@@ -366,10 +326,10 @@ class AsUserSession(requests.Session):
             if _under_upload_prefix(parts.path):
                 return auth.upload_url + url[len(_UPLOAD_PREFIX) :]
             return auth.base_url + url
-        origin = _origin(url)
-        if origin is not None and origin == _origin(_CANONICAL_API):
+        where = origin(url)
+        if where is not None and where == _API_ORIGIN:
             return auth.base_url + _after_origin(url)
-        if origin is not None and origin == _origin(_CANONICAL_UPLOAD):
+        if where is not None and where == _UPLOAD_ORIGIN:
             rest = _after_origin(url)
             if _under_upload_prefix(urlsplit(rest).path):
                 return auth.upload_url + rest[len(_UPLOAD_PREFIX) :]
@@ -378,40 +338,36 @@ class AsUserSession(requests.Session):
         return url
 
     def prepare_request(self, request: requests.Request) -> PreparedRequest:
-        """Resolve the URL (see :meth:`resolve_url`), then prepare as ``requests`` does."""
+        """Resolve the URL (see :meth:`resolve_url`), then prepare as ``requests`` does.
+
+        A Box request takes no ``auth`` (the session authenticates it): passing one, or setting
+        ``session.auth``, raises :class:`~boxjwt.exceptions.ConfigurationError`.
+        """
         raw: object = request.url
         url = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
         resolved = self.resolve_url(url)
-        if resolved != raw:
+        if self.is_box_url(resolved):
+            if request.auth is not None or self.auth is not None:
+                raise ConfigurationError(
+                    f"{self!r} authenticates its Box requests itself: do not pass auth= or set "
+                    "session.auth (to act as another user, use session.for_user(user_id))"
+                )
+            request = copy.copy(request)
+            request.url = resolved
+            request.auth = _keep_auth
+        elif resolved != raw:
             request = copy.copy(request)
             request.url = resolved
         return super().prepare_request(request)
 
-    # ------------------------------------------------------------------ credentials
-
-    def _token(self) -> AccessToken:
-        if self._user_id is not None and self._mode == "user_token":
-            return self._authenticator.user_token(self._user_id)
-        return self._authenticator.enterprise_token()
-
-    def _authorize(self, request: PreparedRequest) -> None:
-        token = self._token()
-        request.headers["Authorization"] = token.authorization_header()
-        if self._user_id is not None and self._mode == "as_user":
-            request.headers["As-User"] = self._user_id
-        else:
-            request.headers.pop("As-User", None)
-        setattr(request, _TOKEN_ATTR, token)
+    # ------------------------------------------------------------------ redirects
 
     def rebuild_auth(self, prepared_request: PreparedRequest, response: requests.Response) -> None:
         """On a redirect away from a Box host, drop ``Authorization`` and ``As-User``."""
         base: Any = super().rebuild_auth  # typed in some requests versions, not in others
         base(prepared_request, response)
-        came_from: Any = getattr(response, "request", None)
-        from_box = came_from is not None and self.is_box_url(came_from.url)
-        if from_box and not self.is_box_url(prepared_request.url):
-            for name in _BOX_HEADERS:
-                prepared_request.headers.pop(name, None)
+        if redirect_leaves_box(self._credentials.origins, response):
+            drop_box_headers(prepared_request.headers)
 
     def resolve_redirects(
         self, resp: requests.Response, req: PreparedRequest, *args: Any, **kwargs: Any
@@ -432,7 +388,7 @@ class AsUserSession(requests.Session):
             kwargs["timeout"] = self._timeout
         if hop is not None:  # a redirect hop of a chain being followed by super().send
             if hop and self.is_box_url(request.url):
-                self._authorize(request)
+                self._credentials.apply(request)
             return super().send(request, **kwargs)
         if not self.is_box_url(request.url):
             return super().send(request, **kwargs)
@@ -442,6 +398,8 @@ class AsUserSession(requests.Session):
         return response
 
     def _send_to_box(self, request: PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
+        credentials = self._credentials
+        credentials.check_headers(request)  # the caller's Box headers are refused, not replaced
         method = (request.method or "GET").upper()
         url = _safe_url(request.url) or ""
         idempotent = method in IDEMPOTENT_METHODS
@@ -451,28 +409,19 @@ class AsUserSession(requests.Session):
         def send_once() -> requests.Response:
             if rewind is not None:
                 rewind()
-            self._authorize(request)
+            credentials.apply(request)
             return requests.Session.send(self, request, **kwargs)
 
-        def attempt() -> requests.Response:
+        def resend_after_401() -> requests.Response:
             nonlocal resent
+            resent = True
+            return send_once()
+
+        def attempt() -> requests.Response:
             response = send_once()
-            while response.status_code == 401:
-                token = _sent_token(response)
-                if token is None:
-                    break  # answered by a host that is not Box: not our token
-                self._authenticator.invalidate(token)  # only if it is still the cached one
-                if resent or rewind is None:
-                    break
-                resent = True
-                logger.info(
-                    "%s %s: HTTP 401 from Box (Box request id %s); resending once with a new token",
-                    method,
-                    url,
-                    get_header(response.headers, "box-request-id"),
-                )
-                _discard(response)
-                response = send_once()
+            if response.status_code == 401:  # Box's 401: BoxAuth drops the token, resends once
+                again = None if resent or rewind is None else resend_after_401
+                response = credentials.recover(response, again)
             return response
 
         def retry_exception(exc: BaseException) -> bool:
@@ -481,7 +430,7 @@ class AsUserSession(requests.Session):
             return transport_error(exc, method, url).retryable
 
         def retry_result(response: requests.Response) -> bool:
-            if rewind is None or _sent_token(response) is None:
+            if rewind is None or sent_token(response) is None:
                 return False  # not replayable, or answered by a host that is not Box
             status = response.status_code
             if status == 429:
@@ -499,7 +448,7 @@ class AsUserSession(requests.Session):
                 request_id = get_header(outcome.headers, "box-request-id")
                 if request_id:
                     what += f", Box request id {request_id}"
-                _discard(outcome)
+                discard(outcome)
             else:
                 what = type(outcome).__name__
             logger.warning(

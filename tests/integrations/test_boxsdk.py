@@ -43,8 +43,13 @@ from boxjwt.exceptions import (
 )
 from boxjwt.integrations.boxsdk import BoxSDKAccessToken, BoxSDKAuth, box_client
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
+from recording_server import Answer, RecordingServer
 
 THREADS = 32
+INVALID_TOKEN_HEADER = (
+    'Bearer realm="Service", error="invalid_token", '
+    'error_description="The access token provided is invalid."'
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -225,6 +230,7 @@ def test_user_subject_through_boxclient(
     assert box_emulator.token_requests() == 1
 
 
+@pytest.mark.filterwarnings("ignore:box_client:DeprecationWarning")  # the old spelling
 def test_box_client_helper(authenticator: Any, box_emulator: BoxEmulator, user_id: str) -> None:
     client = box_client(authenticator)
     assert isinstance(client.auth, BoxSDKAuth)
@@ -546,3 +552,121 @@ def test_clock_five_minutes_off(
     assert client.users.get_user_me().id == box_emulator.service_account.id
     assert abs(authenticator.clock_offset - offset) < 30
     assert box_emulator.token_requests(status=200) == 1
+
+
+# --------------------------------------------------------------------------- Box origins only
+
+
+@pytest.fixture
+def foreign() -> Iterator[RecordingServer]:
+    """Another origin: where Box redirects downloads, in these tests."""
+    with RecordingServer() as server:
+        yield server
+
+
+def redirected_file(box_emulator: BoxEmulator, foreign: RecordingServer) -> str:
+    """A file of the first managed user whose download Box redirects to ``foreign``."""
+    box_emulator.download_url_template = foreign.url + "/download/{file_id}"
+    return box_emulator.add_file("report.pdf", b"%PDF", owner=box_emulator.managed_users[0]).id
+
+
+@pytest.mark.parametrize("how", ["box_client", "BoxClient"])
+def test_a_401_after_a_download_redirect_changes_nothing(
+    authenticator: Any,
+    box_emulator: BoxEmulator,
+    foreign: RecordingServer,
+    user_id: str,
+    how: str,
+) -> None:
+    """Issue 13, item 1: Box answers 302 to another origin, which answers 401. No Box header
+    reaches it, the token is not dropped, and no token request follows."""
+    file_id = redirected_file(box_emulator, foreign)
+    foreign.script(*[Answer(401, {"WWW-Authenticate": INVALID_TOKEN_HEADER}, b"")] * 10)
+    if how == "box_client":
+        base = box_client(authenticator, network_session=no_sleep_session())
+    else:
+        base = BoxClient(
+            auth=BoxSDKAuth(authenticator),
+            network_session=no_sleep_session(box_emulator.base_url),
+        )
+    client = base.with_as_user_header(user_id)
+    assert client.users.get_user_me().id == user_id
+    cached = authenticator.enterprise_token()
+    with pytest.raises(BoxAPIError) as failed:
+        client.downloads.download_file(file_id)
+    assert failed.value.response_info.status_code == 401
+    assert foreign.received  # the SDK went there (and retried: its own policy)
+    for landed in foreign.received:
+        assert "authorization" not in landed.headers
+        assert "as-user" not in landed.headers
+    assert authenticator.enterprise_token() is cached  # not dropped
+    assert box_emulator.token_requests() == 1  # no new exchange
+
+
+def test_a_download_redirect_to_another_origin_carries_no_box_header(
+    authenticator: Any, box_emulator: BoxEmulator, foreign: RecordingServer, user_id: str
+) -> None:
+    file_id = redirected_file(box_emulator, foreign)
+    foreign.script(Answer(200, {"Content-Type": "application/pdf"}, b"%PDF"))
+    client = box_client(authenticator, user_id=user_id, mode="as_user")
+    assert client.downloads.download_file(file_id).read() == b"%PDF"
+    boxed = box_emulator.records("GET", f"/2.0/files/{file_id}/content")[-1]
+    assert boxed.as_user == user_id
+    (landed,) = foreign.received
+    assert "as-user" not in landed.headers
+    assert "authorization" not in landed.headers
+
+
+def test_a_401_from_box_itself_still_refreshes(
+    authenticator: Any, box_emulator: BoxEmulator, user_id: str
+) -> None:
+    client = box_client(authenticator, network_session=no_sleep_session())
+    client.users.get_user_me()
+    box_emulator.revoke_all_tokens()
+    assert client.users.get_user_me().id == box_emulator.service_account.id
+    assert box_emulator.token_requests() == 2
+
+
+def test_one_hook_per_sdk_session_for_every_authenticator(
+    authenticator: Any, box_keyfile: boxjwt.KeyFile, box_emulator: BoxEmulator
+) -> None:
+    session = no_sleep_session(box_emulator.base_url)
+    requests_session = session.network_client.requests_session
+    before = list(requests_session.hooks["response"])
+    BoxSDKAuth(authenticator).retrieve_authorization_header(network_session=session)
+    BoxSDKAuth(authenticator).retrieve_authorization_header(network_session=session)
+    with boxjwt.JWTAuthenticator(
+        box_keyfile, base_url=f"http://localhost:{box_emulator.port}"
+    ) as other:
+        BoxSDKAuth(other).retrieve_authorization_header(network_session=session)
+    added = [h for h in requests_session.hooks["response"] if h not in before]
+    assert len(added) == 1
+    origins = added[0].origins
+    assert ("http", "127.0.0.1", box_emulator.port) in origins
+    assert ("http", "localhost", box_emulator.port) in origins
+    # a network client without a requests session (a custom one) gets no hook, and no error
+    custom = session.with_network_client(object())
+    assert BoxSDKAuth(authenticator).retrieve_authorization_header(network_session=custom)
+
+
+def test_mode_spellings(authenticator: Any, box_emulator: BoxEmulator, user_id: str) -> None:
+    assert BoxSDKAuth(authenticator).mode == "user_token"
+    assert BoxSDKAuth(authenticator, mode="as_user").subject_type == "enterprise"
+    with pytest.raises(ConfigurationError, match="with_as_user_header"):
+        BoxSDKAuth(authenticator, user_id=user_id, mode="as_user")
+    with pytest.raises(ConfigurationError, match="mode"):
+        BoxSDKAuth(authenticator, mode="impersonate")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="mode"):
+        box_client(authenticator, mode="impersonate")  # type: ignore[arg-type]
+    own = box_client(authenticator, user_id=int(user_id), mode="user_token")
+    assert own.auth.user_id == user_id
+    assert own.users.get_user_me().id == user_id
+    as_user = box_client(authenticator, user_id=user_id, mode="as_user")
+    assert as_user.auth.user_id is None
+    assert as_user.users.get_user_me().id == user_id
+    with pytest.warns(DeprecationWarning, match="mode='user_token'") as caught:
+        old = box_client(authenticator, user_id=user_id)
+    assert caught[0].filename == __file__
+    assert old.auth.user_id == user_id
+    assert box_emulator.token_requests(subject_type="user") == 1
+    assert box_emulator.token_requests(subject_type="enterprise") == 1

@@ -18,16 +18,26 @@ Token requests always go to the authenticator's ``base_url``; the SDK's own ``Ne
 (its base URLs, proxy, retry strategy) is used only for the API calls. :func:`box_client`
 builds a client whose API base URLs follow the authenticator's too.
 
+Box origins only: the first time a ``BoxSDKAuth`` authenticates a request, it adds one response
+hook to the SDK's ``requests.Session``. When Box redirects to another origin (a download),
+the hook removes ``Authorization`` and ``As-User`` from the request ``requests`` sends there;
+and when the SDK reports a 401 that came from another origin, :meth:`BoxSDKAuth.refresh_token`
+keeps the token instead of dropping it and requesting a new one.
+
 Install with ``pip install 'boxjwt[boxsdk]'``. This is the only boxjwt module that imports the
 SDK: ``import boxjwt`` never does.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, Final
+
+import requests
 
 try:
     from box_sdk_gen.client import BoxClient
@@ -42,13 +52,25 @@ except ImportError as exc:
         "box_sdk_gen): pip install 'boxjwt[boxsdk]'"
     ) from exc
 
-from boxjwt._authenticator import JWTAuthenticator, validate_user_id
+from boxjwt._auth import (
+    Origin,
+    SessionMode,
+    box_origins,
+    drop_box_headers,
+    origin,
+    redirect_leaves_box,
+)
+from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._token import AccessToken, SubjectType, subject_key
+from boxjwt._validate import describe, validate_user_id
 from boxjwt.exceptions import ConfigurationError
 
 __all__ = ["BoxSDKAccessToken", "BoxSDKAuth", "box_client"]
 
+logger = logging.getLogger("boxjwt")
+
 _DOWNSCOPED_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
+_HOOK_LOCK: Final = threading.Lock()
 
 
 class BoxSDKAccessToken(_SDKAccessToken):  # type: ignore[misc, unused-ignore]
@@ -95,19 +117,74 @@ def _no_token_storage(token_storage: object) -> None:
         )
 
 
+class _BoxOnlyHook:
+    """The response hook a BoxSDKAuth adds (once) to the SDK's ``requests.Session``.
+
+    On a redirect from Box to another origin it removes ``Authorization`` and ``As-User`` from
+    the request ``requests`` copies for the next hop (``requests`` itself drops only
+    ``Authorization``). It remembers, per thread, whether the last response came from Box, for
+    :meth:`BoxSDKAuth.refresh_token`.
+    """
+
+    def __init__(self) -> None:
+        self.origins: frozenset[Origin] = frozenset()
+        self._local = threading.local()
+
+    def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        self._local.from_box = origin(response.url or "") in self.origins
+        if redirect_leaves_box(self.origins, response):
+            drop_box_headers(response.request.headers)
+        return response
+
+    def start(self) -> None:
+        """A new request begins in this thread: no response seen yet."""
+        self._local.from_box = None
+
+    def last_from_box(self) -> bool | None:
+        """Whether this thread's last response came from Box (None: no response yet)."""
+        seen: bool | None = getattr(self._local, "from_box", None)
+        return seen
+
+
+def _hook(network_session: object, origins: frozenset[Origin]) -> _BoxOnlyHook | None:
+    """The hook on ``network_session``'s ``requests.Session``, added if missing.
+
+    None when the SDK's network client has no ``requests`` session (a custom client).
+    """
+    client = getattr(network_session, "network_client", None)
+    session = getattr(client, "requests_session", None)
+    if not isinstance(session, requests.Session):
+        return None
+    hooks = session.hooks.setdefault("response", [])
+    found = next((h for h in hooks if isinstance(h, _BoxOnlyHook)), None)
+    if found is not None and origins <= found.origins:
+        return found
+    with _HOOK_LOCK:
+        found = next((h for h in hooks if isinstance(h, _BoxOnlyHook)), None)
+        if found is None:
+            found = _BoxOnlyHook()
+            hooks.append(found)
+        found.origins |= origins
+    return found
+
+
 class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
     """The Box SDK's ``Authentication`` backed by a :class:`boxjwt.JWTAuthenticator`.
 
     ``user_id=None`` authenticates as the app's service account (an enterprise token), else as
-    that managed or app user (a user token: needs "Generate user access tokens"). Tokens live in
-    the authenticator's cache, so every ``BoxSDKAuth`` over one authenticator, and every
-    ``BoxClient`` using them, shares them.
+    that managed or app user (a user token, ``mode="user_token"``: needs "Generate user access
+    tokens"). The SDK sends ``As-User`` itself: for the service account acting as a user, use
+    ``box_client(auth, user_id=..., mode="as_user")`` or ``client.with_as_user_header(...)``
+    (``mode="as_user"`` with a ``user_id`` is refused here, since this object alone would call
+    as the service account). Tokens live in the authenticator's cache, so every ``BoxSDKAuth``
+    over one authenticator, and every ``BoxClient`` using them, shares them.
 
     - :meth:`retrieve_token` / :meth:`retrieve_authorization_header`: the cached token,
       refreshed ahead of expiry; concurrent callers make one token request.
     - :meth:`refresh_token` (the SDK calls it on a 401): drops the token this thread last
       used, only if it is still the cached one (compare-and-swap), then returns the current
-      token, so a 401 storm makes one new token request.
+      token, so a 401 storm makes one new token request. A 401 from an origin that is not
+      Box's (where a redirect led) drops nothing.
     - :meth:`revoke_token`: revokes the cached token at Box and forgets it.
     - :meth:`downscope_token`: a new, uncached token limited to some scopes.
     - :meth:`with_user_subject` / :meth:`with_enterprise_subject`: a ``BoxSDKAuth`` for another
@@ -119,7 +196,13 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
     :class:`~boxjwt.exceptions.UserTokenNotAllowedError`), which pass through the SDK unchanged.
     """
 
-    def __init__(self, authenticator: JWTAuthenticator, *, user_id: str | None = None) -> None:
+    def __init__(
+        self,
+        authenticator: JWTAuthenticator,
+        *,
+        user_id: str | int | None = None,
+        mode: SessionMode = "user_token",
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         if not isinstance(authenticator, JWTAuthenticator):
             raise ConfigurationError(
@@ -127,6 +210,17 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
             )
         self._authenticator = authenticator
         self._user_id = None if user_id is None else validate_user_id(user_id)
+        if mode not in ("as_user", "user_token"):
+            raise ConfigurationError(
+                f"mode must be 'as_user' or 'user_token', not {describe(mode)}"
+            )
+        if mode == "as_user" and self._user_id is not None:
+            raise ConfigurationError(
+                "the SDK sends As-User itself, so a BoxSDKAuth cannot: use "
+                f"box_client(auth, user_id={self._user_id!r}, mode='as_user'), or "
+                f"BoxClient(auth=BoxSDKAuth(auth)).with_as_user_header({self._user_id!r})"
+            )
+        self._origins = box_origins(authenticator)
         self._used = threading.local()
 
     # ------------------------------------------------------------------ identity
@@ -140,6 +234,11 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
     def user_id(self) -> str | None:
         """The user this authenticates as, or None for the service account."""
         return self._user_id
+
+    @property
+    def mode(self) -> SessionMode:
+        """Always ``"user_token"``: this authenticates as its subject with that subject's token."""
+        return "user_token"
 
     @property
     def subject_type(self) -> SubjectType:
@@ -185,6 +284,13 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
         get a 401 for the same token, one of them replaces it and the others reuse the new
         one. A thread that has not used a token yet drops the cached one.
         """
+        hook = _hook(network_session, self._origins)
+        if hook is not None and hook.last_from_box() is False:
+            logger.info(
+                "the Box SDK got a 401 from a host that is not Box (after a redirect); "
+                "the token is kept"
+            )
+            return self.retrieve_token()
         used: AccessToken | None = getattr(self._used, "token", None)
         if used is None:
             used = self._cached()
@@ -195,7 +301,14 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
     def retrieve_authorization_header(
         self, *, network_session: NetworkSession | None = None
     ) -> str:
-        """``"Bearer <token>"`` for the current token. Never log it."""
+        """``"Bearer <token>"`` for the current token. Never log it.
+
+        Also makes sure the SDK's ``requests.Session`` (from ``network_session``) has the hook
+        that keeps Box headers on Box (see the module documentation).
+        """
+        hook = _hook(network_session, self._origins)
+        if hook is not None:
+            hook.start()
         return self.token().authorization_header()
 
     def revoke_token(self, *, network_session: NetworkSession | None = None) -> None:
@@ -235,7 +348,7 @@ class BoxSDKAuth(Authentication):  # type: ignore[misc, unused-ignore]
 
     # ------------------------------------------------------------------ other subjects
 
-    def with_user_subject(self, user_id: str, *, token_storage: object = None) -> BoxSDKAuth:
+    def with_user_subject(self, user_id: str | int, *, token_storage: object = None) -> BoxSDKAuth:
         """A ``BoxSDKAuth`` for a user token of ``user_id``, over the same authenticator.
 
         ``token_storage`` must be None: tokens stay in the authenticator's ``token_store``.
@@ -276,15 +389,36 @@ def _base_urls(authenticator: JWTAuthenticator) -> BaseUrls:
 def box_client(
     authenticator: JWTAuthenticator,
     *,
-    user_id: str | None = None,
+    user_id: str | int | None = None,
+    mode: SessionMode | None = None,
     network_session: NetworkSession | None = None,
 ) -> BoxClient:
-    """A ``box_sdk_gen.BoxClient`` on ``BoxSDKAuth(authenticator, user_id=user_id)``.
+    """A ``box_sdk_gen.BoxClient`` on boxjwt's tokens, acting as ``user_id``.
+
+    ``user_id=None``: the service account. With a ``user_id``, ``mode="as_user"`` uses the
+    service account's token and the SDK's ``As-User`` header (``with_as_user_header``);
+    ``mode="user_token"`` uses the user's own token (``BoxSDKAuth(auth, user_id=...)``). For
+    now, ``user_id`` without ``mode`` keeps its old meaning (the user's own token) with a
+    ``DeprecationWarning``: pass ``mode`` explicitly.
 
     Its API and upload base URLs are the authenticator's (so one ``base_url``, for example an
     emulator's, reroutes everything). ``network_session`` (its retry strategy, proxy, timeouts,
     headers) is kept apart from its base URLs.
     """
-    auth = BoxSDKAuth(authenticator, user_id=user_id)
+    checked = None if user_id is None else validate_user_id(user_id)
+    if mode is not None and mode not in ("as_user", "user_token"):
+        raise ConfigurationError(f"mode must be 'as_user' or 'user_token', not {describe(mode)}")
+    if checked is not None and mode is None:
+        warnings.warn(
+            f"box_client(auth, user_id={checked!r}) without mode= uses the user's own token, as "
+            "before; the default will become mode='as_user' (As-User, as in AsUserSession). "
+            f"Write box_client(auth, user_id={checked!r}, mode='user_token') to keep this, or "
+            "mode='as_user'.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    as_user = checked if mode == "as_user" else None
+    auth = BoxSDKAuth(authenticator, user_id=None if as_user else checked)
     session = network_session if network_session is not None else NetworkSession()
-    return BoxClient(auth=auth, network_session=session.with_custom_base_urls(auth.base_urls()))
+    client = BoxClient(auth=auth, network_session=session.with_custom_base_urls(auth.base_urls()))
+    return client if as_user is None else client.with_as_user_header(as_user)
