@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from boxjwt import exceptions
-from boxjwt._auth import BoxAuth
+from boxjwt._auth import BoxAuth, SessionMode
 from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._errors import raise_for_box_error
 from boxjwt._keyfile import KeyFile
@@ -33,7 +33,7 @@ from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._secret import Secret
 from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore, TokenStore
-from boxjwt._token import AccessToken
+from boxjwt._token import AccessToken, SubjectType
 from boxjwt.exceptions import BoxJWTError
 
 try:
@@ -64,6 +64,8 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "Secret",
+    "SessionMode",
+    "SubjectType",
     "TokenStore",
     "__version__",
     "exceptions",

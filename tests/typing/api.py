@@ -16,10 +16,12 @@ import boxjwt
 from boxjwt.exceptions import (
     APIError,
     BoxJWTError,
+    ConfigurationError,
     InsecureKeyWarning,
     KeyFileError,
     TokenExchangeError,
 )
+from boxjwt.integrations.boxsdk import BoxSDKAuth, box_client
 from boxjwt.stores import RedisRateLimiter, RedisTokenStore
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
 
@@ -53,6 +55,27 @@ def tokens(kf: boxjwt.KeyFile) -> None:
     shared = RedisTokenStore(redis.Redis(socket_timeout=1.0))
     boxjwt.JWTAuthenticator(kf, token_store=shared)
     requests.get("https://api.box.com/2.0/users/me", auth=boxjwt.BoxAuth(auth), timeout=10)
+    subject: boxjwt.SubjectType = tok.subject_type
+    assert_type(user.subject_type, boxjwt.SubjectType)
+    print(subject, user.subject_id)
+
+
+def one_name_for_the_acting_user(auth: boxjwt.JWTAuthenticator, who: str | int | None) -> None:
+    """``user_id: str | int | None`` and ``mode: SessionMode``, the same everywhere."""
+    mode: boxjwt.SessionMode = "as_user"
+    box_auth = boxjwt.BoxAuth(auth, user_id=who, mode=mode)
+    assert_type(box_auth.user_id, str | None)
+    assert_type(box_auth.mode, boxjwt.SessionMode)
+    session = boxjwt.AsUserSession(auth, user_id=who, mode="user_token")
+    assert_type(session.mode, boxjwt.SessionMode)
+    assert_type(session.credentials, boxjwt.BoxAuth)
+    sdk_auth = BoxSDKAuth(auth, user_id=who, mode="user_token")
+    assert_type(sdk_auth.mode, boxjwt.SessionMode)
+    box_client(auth, user_id=who, mode=mode)
+    try:
+        session.get("/2.0/users/me", headers={"As-User": "42"})
+    except ConfigurationError as exc:  # use session.for_user("42") instead
+        print(exc)
 
 
 def sessions(auth: boxjwt.JWTAuthenticator) -> None:
