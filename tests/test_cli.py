@@ -16,10 +16,11 @@ import jsonschema
 import pytest
 
 from boxjwt import _cli
-from boxjwt._cli_preflight import SCENARIOS, _use_color
-from boxjwt._preflight import CheckId, report_schema
+from boxjwt._cli_preflight import _use_color
 from boxjwt.exceptions import ConfigurationError
+from boxjwt.preflight import CheckId, report_schema
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
+from boxjwt.testing.scenarios import SCENARIOS
 from emulator_support import assert_no_secret, secrets_of
 
 
@@ -360,6 +361,18 @@ def test_every_emulator_scenario(capsys: pytest.CaptureFixture[str], name: str) 
     assert not_passing == {str(k): str(v) for k, v in scenario.expected.items()}
     assert doc["request_count"] <= 15
     assert ("key file error" in err) is (code == 2)
+
+
+def test_emulator_honours_probe_user(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "preflight", "--emulator", "--probe-user", "nobody@example.com", "--json"
+    )
+    assert code == 0
+    doc = validate(out)
+    assert doc["target"]["probe_user"] is None
+    as_user = next(c for c in doc["checks"] if c["id"] == "feature.as_user")
+    assert as_user["status"] == "skipped"
+    assert "'nobody@example.com' was not found" in as_user["message"]
 
 
 def test_list_scenarios(capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,8 +58,8 @@ import boxjwt.exceptions
 import boxjwt.stores
 import boxjwt.testing
 from boxjwt._cli import _build_parser, main
-from boxjwt._cli_preflight import SCENARIOS
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
+from boxjwt.testing.scenarios import SCENARIOS
 from docs_support import BoxHostsProxy, Certificates, make_certificates
 
 ROOT: Final = pathlib.Path(__file__).resolve().parents[1]
@@ -590,7 +590,9 @@ def test_preflight_json_reference_example_matches_the_schema() -> None:
     examples = [b for b in blocks(page) if b.language == "json"]
     assert examples
     schema = json.loads(
-        (ROOT / "src" / "boxjwt" / "preflight-report.schema.json").read_text(encoding="utf-8")
+        (ROOT / "src" / "boxjwt" / "preflight" / "preflight-report.schema.json").read_text(
+            encoding="utf-8"
+        )
     )
     for example in examples:
         jsonschema.validate(json.loads(example.code), schema)

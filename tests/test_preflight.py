@@ -19,8 +19,8 @@ import pytest
 import requests
 
 import boxjwt
-from boxjwt._cli_preflight import SCENARIOS, Scenario
-from boxjwt._preflight import (
+from boxjwt.exceptions import ConfigurationError
+from boxjwt.preflight import (
     REAUTHORIZE_HINT,
     SCHEMA_VERSION,
     CheckEvidence,
@@ -33,8 +33,8 @@ from boxjwt._preflight import (
     render_text,
     report_schema,
 )
-from boxjwt.exceptions import ConfigurationError
 from boxjwt.testing import BoxEmulator
+from boxjwt.testing.scenarios import SCENARIOS, Scenario
 from emulator_support import assert_no_secret, secrets_of
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -255,7 +255,7 @@ def test_scenario_fails_exactly_the_right_check(
     emu: BoxEmulator, tmp_path: pathlib.Path, name: str
 ) -> None:
     scenario: Scenario = SCENARIOS[name]
-    path = scenario.setup(emu, tmp_path)
+    path = scenario.build(emu, tmp_path).path
     report = check(emu, path)
 
     # exactly the expected checks do not pass; everything else passes
@@ -289,7 +289,7 @@ def test_scenario_fails_exactly_the_right_check(
     "name", ["configured", "not-authorized", "wrong-secret", "as-user-off", "clock-behind"]
 )
 def test_no_secret_in_any_output(emu: BoxEmulator, tmp_path: pathlib.Path, name: str) -> None:
-    SCENARIOS[name].setup(emu, tmp_path)
+    SCENARIOS[name].build(emu, tmp_path)
     ekf_path = tmp_path / "key.json"
     report = check(emu, ekf_path)
     app = emu.apps[-1]
@@ -952,6 +952,19 @@ def test_upload_precheck_conflict_proves_write_access(
     assert report[CheckId.SCOPE_WRITE].evidence[0].status_code == 409
 
 
+def test_a_redirect_is_neither_followed_nor_a_pass(
+    emu: BoxEmulator, tmp_path: pathlib.Path
+) -> None:
+    ekf = emu.make_keyfile(tmp_path / "key.json")
+    emu.faults.push("/2.0/folders/0", 302, headers={"Location": "https://elsewhere.invalid/"})
+    report = check(emu, ekf.path)
+    read = report[CheckId.SCOPE_READ]
+    assert read.failed
+    assert "unexpected answer (HTTP 302)" in read.message
+    assert read.evidence[0].status_code == 302
+    assert report.request_count == len(emu.request_log) == 10
+
+
 def test_only_app_users_listed_means_app_access_only(
     emu: BoxEmulator, tmp_path: pathlib.Path
 ) -> None:
@@ -1000,18 +1013,17 @@ def test_report_model_and_rendering() -> None:
 
 
 def test_date_samples_need_a_date_header() -> None:
-    from boxjwt._preflight import _Http
+    from boxjwt.preflight._client import Observer
 
-    http = _Http(lambda: 1000.0, 5.0, boxjwt.RetryPolicy())
+    observer = Observer(lambda: 1000.0)
     undated = requests.Response()
-    http._hook(undated)
-    assert http.request_count == 1
-    assert http.skew() is None
+    observer(undated)
+    assert observer.request_count == 1
+    assert observer.skew() is None
     dated = requests.Response()
     dated.headers["Date"] = "Thu, 01 Jan 1970 00:16:40 GMT"  # 1000 s
-    http._hook(dated)
-    assert http.skew() == 0.5  # the Date's second, plus half a second of resolution
-    http.close()
+    observer(dated)
+    assert observer.skew() == 0.5  # the Date's second, plus half a second of resolution
 
 
 def test_public_names() -> None:

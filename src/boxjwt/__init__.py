@@ -12,14 +12,6 @@ from boxjwt._auth import BoxAuth, SessionMode
 from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._errors import raise_for_box_error
 from boxjwt._keyfile import KeyFile
-from boxjwt._preflight import (
-    CheckEvidence,
-    CheckId,
-    CheckResult,
-    CheckStatus,
-    PreflightReport,
-    preflight,
-)
 from boxjwt._ratelimit import RateLimiter, RatePermit
 from boxjwt._ratepolicy import (
     RateClass,
@@ -35,6 +27,14 @@ from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import AccessToken, SubjectType
 from boxjwt.exceptions import BoxJWTError
+from boxjwt.preflight import (
+    CheckEvidence,
+    CheckId,
+    CheckResult,
+    CheckStatus,
+    PreflightReport,
+    preflight,
+)
 
 try:
     __version__ = version("boxjwt")

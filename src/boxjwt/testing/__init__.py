@@ -29,6 +29,7 @@ pytest: the ``box_emulator`` and ``box_keyfile`` fixtures (plugin registered thr
 
 from __future__ import annotations
 
+from boxjwt.testing import scenarios
 from boxjwt.testing._clock import FakeClock
 from boxjwt.testing._emulator import BoxEmulator
 from boxjwt.testing._faults import Fault, FaultPlan
@@ -78,4 +79,5 @@ __all__ = [
     "generate_rsa_key",
     "mangle_pem",
     "public_key_pem",
+    "scenarios",
 ]
