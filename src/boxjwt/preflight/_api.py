@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from boxjwt._authenticator import _validate_timeout, _validate_url
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
 from boxjwt._secret import Secret
+from boxjwt._validate import validate_timeout, validate_url
 from boxjwt.exceptions import ConfigurationError
 from boxjwt.preflight._box import BoxContext
 from boxjwt.preflight._client import BoxClient, Observer
@@ -55,8 +55,8 @@ def _check_args(
         raise ConfigurationError(
             "passphrase= and private_key_path= apply to a key file path, not to a loaded KeyFile"
         )
-    url = _validate_url("base_url", base_url)
-    _validate_timeout(timeout)
+    url = validate_url("base_url", base_url)
+    validate_timeout(timeout)
     probe: str | None
     if probe_user is None:
         probe = None
