@@ -2,10 +2,14 @@
 
 Catch :class:`BoxJWTError` to catch them all. Messages say what is wrong, where, and how to
 fix it; they never contain a secret (client secret, passphrase, private key, token, assertion).
+Every error also carries the fix on its own, ``remedy`` (words, or None when there is nothing
+to do), and ``retryable`` (whether trying the same thing again may succeed). Errors built from
+an answer of Box share :class:`ResponseError`: ``status_code``, ``code`` (alias ``error``),
+``request_id``, ``body`` (bounded), ``headers`` and ``retry_after``.
 
 The tree::
 
-    BoxJWTError
+    BoxJWTError                                    .remedy, .retryable
     ├── KeyFileError (ValueError)                 key.json / PEM problems, found locally
     │   ├── KeyFileNotFoundError
     │   ├── KeyFileNotReadableError                a directory, no permission, not UTF-8
@@ -22,31 +26,41 @@ The tree::
     │       ├── UnsupportedKeyTypeError            EC, Ed25519, DSA... Box needs RSA
     │       ├── WeakKeyError                       RSA under 2048 bits
     │       └── KeyDerivationCostError             PBKDF2/scrypt cost far beyond real keys'
-    ├── TokenExchangeError                         POST /oauth2/token (or /oauth2/revoke) failed
-    │   ├── AppNotAuthorizedError                  unauthorized_client
-    │   ├── InvalidClientCredentialsError          invalid_client (client ID/secret)
-    │   ├── PublicKeyNotFoundError                 'kid' invalid: key pair deleted or unknown
-    │   ├── SignatureMismatchError                 private key does not match the kid
-    │   ├── NoPublicKeyError                       the app has no public key at all
-    │   ├── IssuerMismatchError                    'iss' claim
-    │   ├── InvalidSubjectError                    'sub' claim: enterprise/user ID wrong
-    │   ├── AssertionExpiredError                  'exp' passed: local clock behind Box
-    │   ├── AssertionExpTooFarError                'exp' > 60 s ahead: local clock ahead of Box
-    │   ├── InvalidExpClaimError                   'exp' not an integer
-    │   ├── JTIReusedError                         'jti' replayed
-    │   ├── UserTokenNotAllowedError               user tokens off / App Access Only
-    │   ├── GrantTypeUnauthorizedError             not a JWT app (OAuth 2.0 user-auth app)
-    │   ├── InvalidGrantTypeError                  wrong host / redirect followed
-    │   ├── TokenRateLimitedError                  429
-    │   └── TokenServerError                       5xx, 202, unparseable answers
-    ├── APIError                                   a Box API call failed (any of Box's 3 shapes)
-    │   ├── InvalidTokenError                      401 invalid_token / expired_token
-    │   ├── InsufficientScopeError                 403 insufficient_scope (header only)
-    │   ├── AccessDeniedError                      403 JSON access_denied_*
-    │   ├── NotFoundError                          404
-    │   ├── ConflictError                          409
-    │   ├── RateLimitExceededError                 429
-    │   └── ServerAPIError                         5xx
+    ├── ResponseError                              Box answered with an error (status, body...)
+    │   ├── TokenExchangeError                     POST /oauth2/token (or /oauth2/revoke) failed
+    │   │   ├── AppNotAuthorizedError              unauthorized_client
+    │   │   ├── InvalidClientCredentialsError      invalid_client (client ID/secret)
+    │   │   ├── PublicKeyNotFoundError             'kid' invalid: key pair deleted or unknown
+    │   │   ├── SignatureMismatchError             private key does not match the kid
+    │   │   ├── NoPublicKeyError                   the app has no public key at all
+    │   │   ├── AlgorithmNotAllowedError           the assertion's alg is not RS256/384/512
+    │   │   ├── IssuerMismatchError                'iss' claim
+    │   │   ├── InvalidSubjectError                'sub' claim: enterprise/user ID wrong
+    │   │   ├── AssertionExpError                  'exp' claim: clock skew (either way)
+    │   │   │   ├── AssertionExpiredError          'exp' passed: local clock behind Box
+    │   │   │   ├── AssertionExpTooFarError        'exp' > 60 s ahead: local clock ahead of Box
+    │   │   │   └── InvalidExpClaimError           'exp' not an integer
+    │   │   ├── JTIReusedError                     'jti' replayed
+    │   │   ├── UserTokenNotAllowedError           user tokens off / App Access Only
+    │   │   ├── GrantTypeUnauthorizedError         not a JWT app (OAuth 2.0 user-auth app)
+    │   │   ├── InvalidGrantTypeError              wrong host / redirect followed
+    │   │   ├── InvalidSubjectTokenError           downscope: the token to downscope is bad
+    │   │   ├── UnsupportedScopeError              downscope: a scope Box or the token lacks
+    │   │   ├── TokenRateLimitedError              429
+    │   │   └── TokenServerError                   5xx, 202, unparseable answers
+    │   └── APIError                               a Box API call failed (any of Box's 3 shapes)
+    │       ├── InvalidTokenError                  401 invalid_token / expired_token
+    │       ├── InsufficientScopeError             403 insufficient_scope (header only)
+    │       ├── AccessDeniedError                  403 JSON access_denied_* (and other 403s)
+    │       │   ├── StorageLimitExceededError      403 storage_limit_exceeded: a quota
+    │       │   ├── FileSizeLimitExceededError     403 file_size_limit_exceeded: a plan limit
+    │       │   └── ForbiddenByPolicyError         403 forbidden_by_policy: an enterprise policy
+    │       ├── NotFoundError                      404
+    │       ├── ConflictError                      409
+    │       │   └── TemporaryConflictError         409 operation_blocked_temporary /
+    │       │                                          name_temporarily_reserved: retried
+    │       ├── RateLimitExceededError             429
+    │       └── ServerAPIError                     5xx
     ├── TransportError                             connection failure, timeout, bad TLS
     ├── TokenStoreError                            a shared token store failed
     └── ConfigurationError (ValueError)            a wrong argument to a boxjwt call
@@ -58,17 +72,25 @@ The tree::
     ├── IgnoredPassphraseWarning                   passphrase given for an unencrypted key
     ├── TokenStoreFallbackWarning                  shared store down: using the local cache
     └── RateLimiterFallbackWarning                 shared rate limiter down: pacing per process
+
+The three 403 leaves under :class:`AccessDeniedError` and :class:`TemporaryConflictError` under
+:class:`ConflictError` are not permission problems or lasting conflicts; they sit there so that
+``except`` clauses written before they existed keep catching them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from boxjwt import _remedies as remedies
 
 __all__ = [
     "APIError",
     "AccessDeniedError",
+    "AlgorithmNotAllowedError",
     "AppNotAuthorizedError",
+    "AssertionExpError",
     "AssertionExpTooFarError",
     "AssertionExpiredError",
     "BoxJWTError",
@@ -77,6 +99,8 @@ __all__ = [
     "ConflictError",
     "EnterpriseIDCoercedWarning",
     "EnterpriseIDError",
+    "FileSizeLimitExceededError",
+    "ForbiddenByPolicyError",
     "GrantTypeUnauthorizedError",
     "IgnoredPassphraseWarning",
     "InsecureKeyWarning",
@@ -86,6 +110,7 @@ __all__ = [
     "InvalidGrantTypeError",
     "InvalidPEMError",
     "InvalidSubjectError",
+    "InvalidSubjectTokenError",
     "InvalidTokenError",
     "IssuerMismatchError",
     "JTIReusedError",
@@ -106,8 +131,11 @@ __all__ = [
     "PublicKeyNotFoundError",
     "RateLimitExceededError",
     "RateLimiterFallbackWarning",
+    "ResponseError",
     "ServerAPIError",
     "SignatureMismatchError",
+    "StorageLimitExceededError",
+    "TemporaryConflictError",
     "TokenExchangeError",
     "TokenRateLimitedError",
     "TokenServerError",
@@ -115,29 +143,73 @@ __all__ = [
     "TokenStoreFallbackWarning",
     "TransportError",
     "UnsupportedKeyTypeError",
+    "UnsupportedScopeError",
     "UserTokenNotAllowedError",
     "WeakKeyError",
     "WrongPassphraseError",
 ]
 
+#: At most this many characters of an answer's body are kept on an exception.
+MAX_ERROR_BODY = 64 * 1024
+
 
 class BoxJWTError(Exception):
-    """Root of every boxjwt error."""
+    """Root of every boxjwt error.
+
+    ``message`` is the text; ``remedy`` says how to fix it, in words (None when there is
+    nothing to do or nothing known); ``retryable`` whether trying the same thing again may
+    succeed. Subclasses set the defaults of both (``remedy`` and ``default_retryable``); a
+    ``remedy=`` / ``retryable=`` given to the constructor wins.
+    """
+
+    #: Whether instances are retryable unless told otherwise.
+    default_retryable: ClassVar[bool] = False
+    #: How to fix it (the class's default; an instance may carry a more specific one).
+    remedy: str | None = None
+
+    def __init__(
+        self, *args: object, remedy: str | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(*args)
+        self.message = str(args[0]) if args else ""
+        if remedy is not None:
+            self.remedy = remedy
+        self.retryable = self.default_retryable if retryable is None else retryable
 
 
 # --------------------------------------------------------------------------- key file
+
+_FIX = " Fix: "
 
 
 class KeyFileError(BoxJWTError, ValueError):
     """The key file (key.json) or the private key could not be used.
 
     ``source`` names where the config came from (a path, ``"<BOXJWT_CONFIG>"``, ``"<dict>"``)
-    and ``field`` the JSON path at fault (e.g. ``"boxAppSettings.appAuth.passphrase"``), when known.
+    and ``field`` the JSON path at fault (e.g. ``"boxAppSettings.appAuth.passphrase"``), when
+    known. ``problem`` is the message without its fix; ``remedy`` the fix. Given a ``remedy=``,
+    the message becomes ``"<message> Fix: <remedy>"``; given a message that already ends with
+    ``" Fix: ..."``, that part is the remedy; otherwise the class's remedy applies.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    remedy = remedies.KEYFILE_DEFAULT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        field: str | None = None,
+        remedy: str | None = None,
+    ):
+        problem, said, fix = message.partition(_FIX)
+        if remedy is not None:
+            if not said:
+                message = f"{message}{_FIX}{remedy}"
+        elif said:
+            remedy = fix.strip() or None
+        super().__init__(message, remedy=remedy)
+        self.problem = problem.rstrip()
         self.source = source
         self.field = field
 
@@ -145,13 +217,19 @@ class KeyFileError(BoxJWTError, ValueError):
 class KeyFileNotFoundError(KeyFileError):
     """No file at the given path."""
 
+    remedy = remedies.KEYFILE_NOT_FOUND
+
 
 class KeyFileNotReadableError(KeyFileError):
     """The path is a directory, is not readable, or is not UTF-8 text."""
 
+    remedy = remedies.KEYFILE_NOT_READABLE
+
 
 class KeyFileTooLargeError(KeyFileError):
     """The file is far larger than any Box config (over 1 MiB)."""
+
+    remedy = remedies.KEYFILE_TOO_LARGE
 
 
 class KeyFileJSONError(KeyFileError):
@@ -164,8 +242,9 @@ class KeyFileJSONError(KeyFileError):
         source: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        remedy: str | None = None,
     ):
-        super().__init__(message, source=source)
+        super().__init__(message, source=source, remedy=remedy)
         self.line = line
         self.column = column
 
@@ -176,24 +255,36 @@ class KeyFileFieldError(KeyFileError):
     ``problems`` lists every one of them as ``(json_path, what_is_wrong)``.
     """
 
+    remedy = remedies.DOWNLOAD_CONFIG
+
     def __init__(
         self,
         message: str,
         *,
         source: str | None = None,
         problems: list[tuple[str, str]] | None = None,
+        remedy: str | None = None,
     ):
         problems = list(problems or [])
-        super().__init__(message, source=source, field=problems[0][0] if problems else None)
+        super().__init__(
+            message,
+            source=source,
+            field=problems[0][0] if problems else None,
+            remedy=remedy,
+        )
         self.problems = problems
 
 
 class NotAJWTAppError(KeyFileError):
     """The config has no ``appAuth``: it is a Client Credentials Grant app, not a JWT app."""
 
+    remedy = remedies.NOT_A_JWT_APP
+
 
 class EnterpriseIDError(KeyFileError):
     """``enterpriseID`` is empty, ``"0"`` or not made of digits."""
+
+    remedy = remedies.ENTERPRISE_ID
 
 
 class PrivateKeyError(KeyFileError):
@@ -203,47 +294,102 @@ class PrivateKeyError(KeyFileError):
 class PrivateKeyMissingError(PrivateKeyError):
     """``privateKey`` is empty in the config and no separate PEM was given."""
 
+    remedy = remedies.PRIVATE_KEY_MISSING
+
 
 class PassphraseRequiredError(PrivateKeyError):
     """The key is encrypted and no passphrase was given."""
+
+    remedy = remedies.PASSPHRASE
 
 
 class WrongPassphraseError(PrivateKeyError):
     """The passphrase does not decrypt the key."""
 
+    remedy = remedies.PASSPHRASE
+
 
 class InvalidPEMError(PrivateKeyError):
     """The key text is corrupt, truncated, or not PEM at all."""
+
+    remedy = remedies.PEM_DAMAGED
 
 
 class UnsupportedKeyTypeError(PrivateKeyError):
     """The key is not an RSA key (Box signs only with RS256/384/512)."""
 
+    remedy = remedies.NEW_RSA_KEY
+
 
 class WeakKeyError(PrivateKeyError):
     """The RSA key is shorter than 2048 bits."""
+
+    remedy = remedies.NEW_RSA_KEY
 
 
 class KeyDerivationCostError(PrivateKeyError):
     """The encrypted key demands a key-derivation cost (PBKDF2 iterations, scrypt N x r x p)
     far beyond what real keys use, so that each passphrase attempt would take minutes."""
 
+    remedy = remedies.KDF_COST
+
+
+# --------------------------------------------------------------------------- Box's answers
+
+
+class ResponseError(BoxJWTError):
+    """Box answered, with an error: what token-endpoint and API errors have in common.
+
+    Attributes: ``status_code`` (None when there was no HTTP answer), ``code`` (Box's error
+    code: the OAuth ``error``, the JSON ``code`` or the ``WWW-Authenticate`` ``error``; also
+    readable as ``error``), ``request_id`` (for Box Support), ``body`` (the raw text, at most
+    :data:`MAX_ERROR_BODY` characters; ``body_truncated`` says whether more was cut),
+    ``headers`` and ``retry_after`` (seconds Box asked to wait, else None).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+        remedy: str | None = None,
+        retryable: bool | None = None,
+    ):
+        super().__init__(message, remedy=remedy, retryable=retryable)
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body_truncated = body is not None and len(body) > MAX_ERROR_BODY
+        self.body = body[:MAX_ERROR_BODY] if body is not None else None
+        self.headers: dict[str, str] = dict(headers or {})
+        self.retry_after = retry_after
+
+    @property
+    def error(self) -> str | None:
+        """Box's error code (the same as ``code``; the OAuth name)."""
+        return self.code
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self.code = value
+
 
 # --------------------------------------------------------------------------- token exchange
 
 
-class TokenExchangeError(BoxJWTError):
+class TokenExchangeError(ResponseError):
     """Box's token endpoint refused or failed the exchange.
 
-    Attributes: ``status_code`` (None when no HTTP answer), ``error`` and ``error_description``
-    (Box's OAuth fields), ``request_id`` (body ``request_id`` or the ``box-request-id`` header,
-    for Box Support), ``body`` (the raw text), ``headers`` and ``retryable`` (whether trying
-    again may succeed). Subclasses set a default ``retryable``.
+    Besides :class:`ResponseError`'s attributes: ``error`` and ``error_description`` (Box's
+    OAuth fields; ``request_id`` is the body's ``request_id`` or the ``box-request-id``
+    header). Subclasses set a default ``retryable`` and ``remedy``; non-transient ones append
+    the remedy to the message.
     """
-
-    default_retryable: bool = False
-    #: What to do about it; appended to the message.
-    remedy: str = ""
 
     def __init__(
         self,
@@ -257,162 +403,159 @@ class TokenExchangeError(BoxJWTError):
         headers: Mapping[str, str] | None = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        remedy: str | None = None,
     ):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.error = error
+        super().__init__(
+            message,
+            status_code=status_code,
+            code=error,
+            request_id=request_id,
+            body=body,
+            headers=headers,
+            retry_after=retry_after,
+            remedy=remedy,
+            retryable=retryable,
+        )
         self.error_description = error_description
-        self.request_id = request_id
-        self.body = body
-        self.headers: dict[str, str] = dict(headers or {})
-        self.retryable = self.default_retryable if retryable is None else retryable
-        self.retry_after = retry_after
 
 
 class AppNotAuthorizedError(TokenExchangeError):
     """``unauthorized_client``: the app is not authorized (or is disabled) in the enterprise."""
 
-    remedy = (
-        "A Box admin must authorize the app: Admin Console > Integrations > Platform Apps "
-        "Manager > Server Authentication Apps > Add App (paste the client ID), or enable it "
-        "there if it was disabled."
-    )
+    remedy = remedies.APP_NOT_AUTHORIZED
 
 
 class InvalidClientCredentialsError(TokenExchangeError):
     """``invalid_client``: the client ID or client secret is wrong (e.g. the secret was reset)."""
 
-    remedy = (
-        "Download a fresh config from the Developer Console (Configuration tab) or copy the "
-        "current client secret; a reset secret invalidates old key files."
-    )
+    remedy = remedies.INVALID_CLIENT
 
 
 class PublicKeyNotFoundError(TokenExchangeError):
     """``'kid' invalid``: Box has no public key with this ``publicKeyID`` for the app."""
 
-    remedy = (
-        "The key pair was deleted or belongs to another app: in the Developer Console, "
-        "Configuration > Add and Manage Public Keys, generate a new key pair (or add your "
-        "public key) and use the new config."
-    )
+    remedy = remedies.PUBLIC_KEY_NOT_FOUND
 
 
 class SignatureMismatchError(TokenExchangeError):
     """The signature does not verify with the public key named by ``kid``."""
 
-    remedy = (
-        "The private key does not belong to the publicKeyID in the config: use the config "
-        "downloaded together with this key, or re-add the matching public key."
-    )
+    remedy = remedies.SIGNATURE_MISMATCH
 
 
 class NoPublicKeyError(TokenExchangeError):
     """The app has no public key registered."""
 
-    remedy = (
-        "Developer Console > your app > Configuration > Add and Manage Public Keys: generate "
-        "a key pair or add a public key."
-    )
+    remedy = remedies.NO_PUBLIC_KEY
+
+
+class AlgorithmNotAllowedError(TokenExchangeError):
+    """``Algorithm not allowed``: the assertion was not signed with RS256, RS384 or RS512."""
+
+    remedy = remedies.ALGORITHM_NOT_ALLOWED
 
 
 class IssuerMismatchError(TokenExchangeError):
     """``iss`` (the client ID) does not match."""
 
-    remedy = "The clientID in the config is wrong; download the config again."
+    remedy = remedies.ISSUER_MISMATCH
 
 
 class InvalidSubjectError(TokenExchangeError):
     """``sub`` is wrong: a wrong/zero enterprise ID, or a user outside the enterprise."""
 
-    remedy = (
-        "Check enterpriseID in the config (Admin Console > Account & Billing shows it) or the "
-        "user ID: the user must belong to this enterprise."
-    )
+    remedy = remedies.INVALID_SUBJECT
 
 
-class AssertionExpiredError(TokenExchangeError):
+class AssertionExpError(TokenExchangeError):
+    """Box refused the assertion's ``exp``: the clocks differ (either way).
+
+    Raised itself for Box's short form (``Please check the 'exp' claim.``), which does not say
+    in which direction. Retryable: boxjwt retries once with Box's time (its ``Date`` header).
+    """
+
+    default_retryable = True
+    remedy = remedies.CLOCK_SKEW
+
+
+class AssertionExpiredError(AssertionExpError):
     """The assertion's ``exp`` had passed by Box's clock: the local clock is behind."""
 
-    default_retryable = True
-    remedy = "Synchronise this machine's clock (NTP); boxjwt corrects for skew once per attempt."
 
-
-class AssertionExpTooFarError(TokenExchangeError):
+class AssertionExpTooFarError(AssertionExpError):
     """``exp`` is more than 60 s past Box's time: the local clock is ahead."""
 
-    default_retryable = True
-    remedy = "Synchronise this machine's clock (NTP); boxjwt corrects for skew once per attempt."
 
+class InvalidExpClaimError(AssertionExpError):
+    """``exp`` is not an integer (boxjwt always sends one: retried once like a skew)."""
 
-class InvalidExpClaimError(TokenExchangeError):
-    """``exp`` is not an integer."""
-
-    remedy = "The assertion's exp claim must be integer Unix seconds."
+    remedy = remedies.INVALID_EXP
 
 
 class JTIReusedError(TokenExchangeError):
     """The assertion's ``jti`` was used before."""
 
     default_retryable = True
-    remedy = "Each assertion needs a fresh jti; boxjwt retries once with a new one."
+    remedy = remedies.JTI_REUSED
 
 
 class UserTokenNotAllowedError(TokenExchangeError):
     """Box will not issue a user token for this app and user."""
 
-    remedy = (
-        'Developer Console > your app > Configuration > Advanced Features: enable "Generate '
-        'user access tokens"; for managed users the App Access Level must be "App + Enterprise '
-        'Access". Then re-authorize the app in the Admin Console (Platform Apps Manager > the '
-        "app's menu > Reauthorize App). The service account itself cannot get a user token."
-    )
+    remedy = remedies.USER_TOKEN_NOT_ALLOWED
 
 
 class GrantTypeUnauthorizedError(TokenExchangeError):
     """The app is not a JWT (Server Authentication) app."""
 
-    remedy = (
-        'Create a Custom App with "Server Authentication (with JWT)"; an OAuth 2.0 or Client '
-        "Credentials app cannot use JWT."
-    )
+    remedy = remedies.GRANT_TYPE_UNAUTHORIZED
 
 
 class InvalidGrantTypeError(TokenExchangeError):
     """Box did not see a JWT grant: usually the request went to the wrong host."""
 
-    remedy = "Post to https://api.box.com/oauth2/token (check base_url and proxies)."
+    remedy = remedies.WRONG_TOKEN_HOST
+
+
+class InvalidSubjectTokenError(TokenExchangeError):
+    """Downscoping: ``The subject_token provided is invalid`` (expired, revoked, foreign)."""
+
+    remedy = remedies.INVALID_SUBJECT_TOKEN
+
+
+class UnsupportedScopeError(TokenExchangeError):
+    """Downscoping: ``Unsupported "scope"``: a scope Box does not know or the token lacks."""
+
+    remedy = remedies.UNSUPPORTED_SCOPE
 
 
 class TokenRateLimitedError(TokenExchangeError):
     """HTTP 429 from the token endpoint."""
 
     default_retryable = True
+    remedy = remedies.TOKEN_SERVICE
 
 
 class TokenServerError(TokenExchangeError):
     """5xx, 202, or an unreadable answer from the token endpoint."""
 
     default_retryable = True
+    remedy = remedies.TOKEN_SERVICE
 
 
 # --------------------------------------------------------------------------- API
 
 
-class APIError(BoxJWTError):
+class APIError(ResponseError):
     """A Box API call failed.
 
     Built from any of Box's three error shapes (JSON client error, header-only 401/403, OAuth
-    error). Attributes: ``status_code``, ``code`` (Box's ``code``, or the ``WWW-Authenticate``
-    / OAuth ``error``), ``message``, ``request_id``, ``help_url``, ``body`` (raw text),
-    ``headers``, ``method``, ``url``, ``box_message`` (Box's own words: the JSON ``message``
-    or the ``WWW-Authenticate`` ``error_description``), ``retryable`` and ``retry_after``
-    (seconds from the ``Retry-After`` header, else None; :class:`~boxjwt.RetryPolicy` honours
-    it).
+    error). Besides :class:`ResponseError`'s attributes (``code`` is Box's ``code``, or the
+    ``WWW-Authenticate`` / OAuth ``error``): ``message``, ``help_url``, ``method``, ``url``
+    (without its query string), ``context_info``, ``box_message`` (Box's own words: the JSON
+    ``message`` or the ``WWW-Authenticate`` ``error_description``). :class:`~boxjwt.RetryPolicy`
+    honours ``retry_after``.
     """
-
-    default_retryable: bool = False
 
     def __init__(
         self,
@@ -430,68 +573,121 @@ class APIError(BoxJWTError):
         retryable: bool | None = None,
         retry_after: float | None = None,
         box_message: str | None = None,
+        remedy: str | None = None,
     ):
-        super().__init__(message)
-        self.message = message
+        super().__init__(
+            message,
+            status_code=status_code,
+            code=code,
+            request_id=request_id,
+            body=body,
+            headers=headers,
+            retry_after=retry_after,
+            remedy=remedy,
+            retryable=retryable,
+        )
         self.box_message = box_message
-        self.status_code = status_code
-        self.code = code
-        self.request_id = request_id
         self.help_url = help_url
-        self.body = body
-        self.headers: dict[str, str] = dict(headers or {})
         self.method = method
         self.url = url
         self.context_info = context_info
-        self.retryable = self.default_retryable if retryable is None else retryable
-        self.retry_after = retry_after
 
 
 class InvalidTokenError(APIError):
     """401: the access token is invalid, expired or revoked."""
 
     default_retryable = True
+    remedy = remedies.INVALID_TOKEN
 
 
 class InsufficientScopeError(APIError):
     """403 with an empty body and ``error="insufficient_scope"``: a scope or As-User is off."""
 
+    remedy = remedies.INSUFFICIENT_SCOPE
+
 
 class AccessDeniedError(APIError):
-    """403 JSON ``access_denied_*``: the acting user may not do this."""
+    """403 JSON ``access_denied_*``: the acting user may not do this.
+
+    Also raised for a 403 with an unknown code (``remedy`` is then None: Box's message says
+    it). The permission remedy belongs to ``access_denied_*`` codes only.
+    """
+
+
+class StorageLimitExceededError(AccessDeniedError):
+    """403 ``storage_limit_exceeded``: the owner's storage quota is full (not a permission)."""
+
+    remedy = remedies.STORAGE_LIMIT
+
+
+class FileSizeLimitExceededError(AccessDeniedError):
+    """403 ``file_size_limit_exceeded``: the file exceeds the account's per-file limit."""
+
+    remedy = remedies.FILE_SIZE_LIMIT
+
+
+class ForbiddenByPolicyError(AccessDeniedError):
+    """403 ``forbidden_by_policy``: an enterprise policy forbids it (not a permission)."""
+
+    remedy = remedies.FORBIDDEN_BY_POLICY
 
 
 class NotFoundError(APIError):
     """404: no such item (or the acting user cannot see it)."""
+
+    remedy = remedies.NOT_FOUND
 
 
 class ConflictError(APIError):
     """409: e.g. an item with that name already exists."""
 
 
+class TemporaryConflictError(ConflictError):
+    """409 ``operation_blocked_temporary`` / ``name_temporarily_reserved``: wait and retry.
+
+    Retried like a 429 (every method: Box did nothing).
+    """
+
+    default_retryable = True
+    remedy = remedies.TEMPORARY_CONFLICT
+
+
 class RateLimitExceededError(APIError):
     """429: too many requests."""
 
     default_retryable = True
+    remedy = remedies.RATE_LIMITED
 
 
 class ServerAPIError(APIError):
     """5xx from the API."""
 
     default_retryable = True
+    remedy = remedies.SERVER_ERROR
 
 
 # --------------------------------------------------------------------------- other
 
 
 class TransportError(BoxJWTError):
-    """No usable HTTP answer: connection refused or dropped, timeout, TLS failure."""
+    """No usable HTTP answer: connection refused or dropped, timeout, TLS failure.
 
-    def __init__(self, message: str, *, url: str | None = None, retryable: bool = True):
-        super().__init__(message)
-        self.message = message
+    Retryable unless told otherwise (TLS and URL errors are not).
+    """
+
+    default_retryable = True
+    remedy = remedies.NETWORK
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        retryable: bool | None = None,
+        remedy: str | None = None,
+    ):
+        super().__init__(message, remedy=remedy, retryable=retryable)
         self.url = url
-        self.retryable = retryable
 
 
 class TokenStoreError(BoxJWTError):
@@ -499,7 +695,7 @@ class TokenStoreError(BoxJWTError):
 
 
 class ConfigurationError(BoxJWTError, ValueError):
-    """A boxjwt call was given an invalid argument."""
+    """A boxjwt call was given an invalid argument (the message says which, and how)."""
 
 
 # --------------------------------------------------------------------------- warnings
