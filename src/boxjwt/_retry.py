@@ -9,17 +9,18 @@ random source are injectable so tests never sleep.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 import tenacity
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
 
+from boxjwt._http import parse_retry_after
 from boxjwt.exceptions import ConfigurationError
 
 __all__ = [
@@ -46,36 +47,19 @@ def default_retry_after(outcome: object) -> float | None:
     return float(value)
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
-
-    ``now`` (Unix seconds, ideally the server's ``Date``) is needed for the date form; without
-    it the local clock is used. Anything unreadable, negative or not finite gives None.
-    """
-    if value is None:
+def _outcome(state: tenacity.RetryCallState) -> Any:
+    """The exception raised, or the result returned, by the attempt ``state`` describes."""
+    future = state.outcome
+    if future is None:  # pragma: no cover - tenacity sets it before any strategy runs
         return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-        seconds = max(seconds, 0.0)
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
+    return future.exception() if future.failed else future.result()
 
 
-def _future(state: tenacity.RetryCallState) -> tenacity.Future:
-    # tenacity sets ``outcome`` before it calls retry/stop/wait/before_sleep/error callbacks.
-    return cast(tenacity.Future, state.outcome)
+def _last_outcome(state: tenacity.RetryCallState) -> Any:
+    """Giving up: re-raise the last exception unchanged, or return the last result."""
+    future = state.outcome
+    assert future is not None  # noqa: S101 - tenacity sets it before giving up
+    return future.result()
 
 
 @attrs.frozen
@@ -91,6 +75,57 @@ class RetryEvent:
     delay: float
     elapsed: float
     outcome: Any
+
+
+class _wait_jitter(wait_base):  # noqa: N801 - named like tenacity's strategies
+    """``inner``'s wait times ``U(1 - jitter, 1 + jitter)`` drawn from ``rng``.
+
+    Box's SDKs: ``2**n * 1 s * U(0.5, 1.5)``. (tenacity's own random waits draw from the
+    ``random`` module, which tests could not make deterministic.)
+    """
+
+    def __init__(
+        self, inner: wait_base, jitter: float, rng: random.Random, lock: threading.Lock
+    ) -> None:
+        self.inner = inner
+        self.jitter = jitter
+        self.rng = rng
+        self.lock = lock
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        base = self.inner(retry_state)
+        if not self.jitter:
+            return base
+        with self.lock:
+            factor = self.rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        return base * factor
+
+
+class _wait_retry_after(wait_base):  # noqa: N801 - named like tenacity's strategies
+    """The server's requested wait (``retry_after(outcome)``) up to ``cap``; else ``fallback``."""
+
+    def __init__(
+        self,
+        retry_after: Callable[[Any], float | None],
+        cap: float,
+        fallback: wait_base,
+    ) -> None:
+        self.retry_after = retry_after
+        self.cap = cap
+        self.fallback = fallback
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        seconds = self.retry_after(_outcome(retry_state))
+        if seconds is None:
+            return self.fallback(retry_state)
+        return min(max(seconds, 0.0), self.cap)
+
+
+def _state_at(attempt: int) -> tenacity.RetryCallState:
+    """A tenacity call state just after attempt number ``attempt`` (for :meth:`backoff`)."""
+    state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+    state.attempt_number = attempt
+    return state
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -115,13 +150,18 @@ class RetryPolicy:
     - ``max_attempts``: attempts in all, the first included (default 6: one try and Box's SDKs'
       5 retries). ``max_attempts=1`` disables retrying.
     - ``max_total_time``: seconds (by ``clock``) after which no new attempt starts; a wait that
-      would cross it is not taken, the last error is raised instead.
+      would reach it is not taken, the last error is raised instead.
     - ``max_retry_after``: a server's ``Retry-After`` is honoured up to this many seconds.
     - Without a ``Retry-After``, the wait before retry *n* (first retry: n = 0) is
       ``min(backoff_max, backoff_base * 2**n) * U(1 - jitter, 1 + jitter)``
       (Box SDKs: base 1 s, jitter 0.5).
     - ``sleep``, ``clock`` (monotonic seconds) and ``rng`` are injectable so tests never sleep;
       ``on_retry`` is called with a :class:`RetryEvent` before every wait.
+
+    Built from tenacity's strategies: ``stop_after_attempt | stop_before_delay``,
+    ``retry_if_exception | retry_if_result``, and ``wait_exponential`` with jitter behind a
+    wait that prefers the server's ``Retry-After``. The first attempt runs outside tenacity,
+    so a call that succeeds costs nothing beyond itself.
 
     Use :meth:`call` for functions whose exceptions carry ``retryable`` / ``retry_after`` and
     :meth:`run` for anything else (e.g. retrying HTTP responses by predicate).
@@ -140,16 +180,25 @@ class RetryPolicy:
     _rng_lock: threading.Lock = attrs.field(
         factory=threading.Lock, init=False, eq=False, repr=False
     )
+    _backoff: wait_base = attrs.field(init=False, eq=False, repr=False)
+    _stop: stop_base = attrs.field(init=False, eq=False, repr=False)
+
+    @_backoff.default
+    def _make_backoff(self) -> wait_base:
+        exponential = tenacity.wait_exponential(
+            multiplier=self.backoff_base, max=self.backoff_max, exp_base=2
+        )
+        return _wait_jitter(exponential, self.jitter, self.rng, self._rng_lock)
+
+    @_stop.default
+    def _make_stop(self) -> stop_base:
+        return tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(
+            self.max_total_time
+        )
 
     def backoff(self, retry_index: int) -> float:
         """The jittered exponential wait before retry ``retry_index`` (0 for the first retry)."""
-        exponent = min(max(retry_index, 0), 62)
-        base = min(self.backoff_max, self.backoff_base * (2.0**exponent))
-        if not self.jitter:
-            return base
-        with self._rng_lock:
-            factor = self.rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
-        return base * factor
+        return self._backoff(_state_at(max(retry_index, 0) + 1))
 
     def delay_for(self, retry_index: int, retry_after: float | None) -> float:
         """The wait before retry ``retry_index``: the (capped) ``retry_after``, else backoff."""
@@ -188,80 +237,89 @@ class RetryPolicy:
         """
         start = self.clock()
         # Fast path: the first attempt runs outside tenacity, so a call that succeeds (nearly
-        # every call) costs nothing beyond ``fn`` itself. Only a retryable first outcome enters
-        # the loop below, which replays that outcome as its attempt 1.
-        first_error: BaseException | None = None
+        # every call) costs nothing beyond ``fn`` itself. Only a retryable first outcome goes
+        # to tenacity, as the outcome of its attempt 1.
         try:
-            first_result = fn()
+            result = fn()
         except Exception as exc:
             if not retry_exception(exc):
                 raise
-            first_error = exc
+            first: tuple[BaseException | None, Any] = (exc, None)
         else:
-            if retry_result is None or not retry_result(first_result):
-                return first_result
-        replayed = False
+            if retry_result is None or not retry_result(result):
+                return result
+            first = (None, result)
+        retrying = self._retrying(retry_exception, retry_result, retry_after, on_retry, start)
+        outcome: T = self._drive(retrying, fn, first, start)
+        return outcome
 
-        def attempt() -> T:
-            nonlocal replayed
-            if replayed:
-                return fn()
-            replayed = True
-            if first_error is not None:
-                raise first_error
-            return first_result
-
-        delays: dict[int, float] = {}
-
-        def outcome_of(state: tenacity.RetryCallState) -> Any:
-            fut = _future(state)
-            return fut.exception() if fut.failed else fut.result()
-
-        def delay(state: tenacity.RetryCallState) -> float:
-            # Memoised per attempt: tenacity versions differ on whether stop or wait runs first.
-            n = state.attempt_number
-            if n not in delays:
-                delays[n] = self.delay_for(n - 1, retry_after(outcome_of(state)))
-            return delays[n]
-
-        def should_retry(state: tenacity.RetryCallState) -> bool:
-            fut = _future(state)
-            if fut.failed:
-                exc = fut.exception()
-                return exc is not None and retry_exception(exc)
-            return retry_result is not None and retry_result(fut.result())
-
-        def should_stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= self.max_attempts:
-                return True
-            return self.clock() - start + delay(state) > self.max_total_time
+    def _retrying(
+        self,
+        retry_exception: Callable[[BaseException], bool],
+        retry_result: Callable[[T], bool] | None,
+        retry_after: Callable[[Any], float | None],
+        on_retry: Callable[[RetryEvent], None] | None,
+        start: float,
+    ) -> tenacity.Retrying:
+        retry: tenacity.retry_base = tenacity.retry_if_exception(retry_exception)
+        if retry_result is not None:
+            retry = retry | tenacity.retry_if_result(retry_result)
+        hooks = [hook for hook in (self.on_retry, on_retry) if hook is not None]
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             event = RetryEvent(
                 attempt=state.attempt_number,
-                delay=delay(state),
+                delay=state.upcoming_sleep,
                 elapsed=self.clock() - start,
-                outcome=outcome_of(state),
+                outcome=_outcome(state),
             )
-            for hook in (self.on_retry, on_retry):
-                if hook is not None:
-                    hook(event)
+            for hook in hooks:
+                hook(event)
 
-        def do_sleep(seconds: float) -> None:
-            if seconds > 0:
-                self.sleep(seconds)
-
-        def give_up(state: tenacity.RetryCallState) -> Any:
-            return _future(state).result()  # re-raises the last exception unchanged
-
-        retrying = tenacity.Retrying(
-            sleep=do_sleep,
-            stop=should_stop,
-            wait=delay,
-            retry=should_retry,
+        return tenacity.Retrying(
+            sleep=self._nap,
+            stop=self._stop,
+            wait=_wait_retry_after(retry_after, self.max_retry_after, self._backoff),
+            retry=retry,
             before_sleep=before_sleep,
-            retry_error_callback=give_up,
-            reraise=True,
+            retry_error_callback=_last_outcome,
         )
-        result: T = retrying(attempt)
-        return result
+
+    def _drive(
+        self,
+        retrying: tenacity.Retrying,
+        fn: Callable[[], Any],
+        first: tuple[BaseException | None, Any],
+        start: float,
+    ) -> Any:
+        """``Retrying.__call__``'s loop, with two differences: attempt 1 already happened (its
+        outcome is ``first``), and times come from ``self.clock`` (tenacity reads
+        ``time.monotonic`` itself), so ``stop_before_delay`` honours the injected clock."""
+        retrying.begin()
+        state = tenacity.RetryCallState(retrying, fn=None, args=(), kwargs={})
+        state.start_time = start
+        error, result = first
+        if error is not None:
+            state.set_exception((type(error), error, error.__traceback__))
+        else:
+            state.set_result(result)
+        state.outcome_timestamp = self.clock()
+        while True:
+            action = retrying.iter(state)
+            if isinstance(action, tenacity.DoAttempt):
+                try:
+                    value = fn()
+                except BaseException as exc:  # noqa: BLE001 - the retry strategy decides
+                    state.set_exception((type(exc), exc, exc.__traceback__))
+                else:
+                    state.set_result(value)
+                state.outcome_timestamp = self.clock()
+            elif isinstance(action, tenacity.DoSleep):
+                state.prepare_for_next_attempt()
+                retrying.sleep(action)
+            else:
+                return action
+
+    def _nap(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
