@@ -13,28 +13,43 @@ from typing import Any
 import pytest
 import requests
 
-from boxjwt import raise_for_box_error
+from boxjwt import AsUserSession, JWTAuthenticator, RetryPolicy, exceptions, raise_for_box_error
+from boxjwt import _remedies as remedies
 from boxjwt._errors import api_error_from_response, parse_www_authenticate
+from boxjwt._token_endpoint import transport_error
 from boxjwt.exceptions import (
+    MAX_ERROR_BODY,
     AccessDeniedError,
     APIError,
     AppNotAuthorizedError,
     BoxJWTError,
+    ConfigurationError,
     ConflictError,
+    FileSizeLimitExceededError,
+    ForbiddenByPolicyError,
     InsufficientScopeError,
     InvalidTokenError,
+    KeyFileError,
     NotFoundError,
+    PassphraseRequiredError,
     RateLimitExceededError,
+    ResponseError,
     ServerAPIError,
+    StorageLimitExceededError,
+    TemporaryConflictError,
     TokenExchangeError,
     TokenServerError,
+    TransportError,
+    WrongPassphraseError,
 )
+from boxjwt.testing import BoxEmulator, FakeClock
 from recording_server import Answer, RecordingServer
 
 INSUFFICIENT_SCOPE = (
     'Bearer realm="Service", error="insufficient_scope", '
     'error_description="The request requires higher privileges than provided by the access token."'
 )
+ME = "/2.0/users/me"
 INVALID_TOKEN = (
     'Bearer realm="Service", error="invalid_token", '
     'error_description="The access token provided is invalid."'
@@ -82,9 +97,14 @@ def error_of(response: requests.Response) -> BoxJWTError:
     [
         (400, "bad_request", APIError),
         (403, "access_denied_insufficient_permissions", AccessDeniedError),
-        (403, "forbidden_by_policy", AccessDeniedError),
+        (403, "forbidden_by_policy", ForbiddenByPolicyError),
+        (403, "storage_limit_exceeded", StorageLimitExceededError),
+        (403, "file_size_limit_exceeded", FileSizeLimitExceededError),
+        (403, "some_new_reason", AccessDeniedError),
         (404, "not_found", NotFoundError),
         (409, "item_name_in_use", ConflictError),
+        (409, "operation_blocked_temporary", TemporaryConflictError),
+        (409, "name_temporarily_reserved", TemporaryConflictError),
         (429, "rate_limit_exceeded", RateLimitExceededError),
         (500, "internal_server_error", ServerAPIError),
         (503, "unavailable", ServerAPIError),
@@ -110,7 +130,10 @@ def test_json_client_errors_map_by_status_and_code(
     assert exc.headers["box-request-id"] == "header-rid"
     assert exc.method == "GET"
     assert exc.url == f"{server.url}/2.0/files/1"
-    assert exc.retryable is (cls in (RateLimitExceededError, ServerAPIError, InvalidTokenError))
+    assert exc.retryable is cls.default_retryable
+    assert exc.retryable is (
+        cls in (RateLimitExceededError, ServerAPIError, InvalidTokenError, TemporaryConflictError)
+    )
     assert f"HTTP {status} {code}: Something" in str(exc)
     assert "(Box request id body-rid)" in str(exc)
     assert exc.box_message is not None
@@ -295,3 +318,233 @@ def test_parse_www_authenticate() -> None:
         "error": "invalid_token",
         "error_description": 'say "hi", ok',
     }
+
+
+# --------------------------------------------------------------------------- the error model
+
+
+def test_every_error_carries_remedy_and_retryable() -> None:
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        if not issubclass(cls, BoxJWTError):
+            continue
+        assert cls.remedy is None or cls.remedy.strip(), name
+        assert isinstance(cls.default_retryable, bool), name
+    plain = BoxJWTError("x")
+    assert (plain.message, plain.remedy, plain.retryable) == ("x", None, False)
+    told = ConfigurationError("bad", remedy="do this", retryable=True)
+    assert (told.remedy, told.retryable, str(told)) == ("do this", True, "bad")
+    assert isinstance(told, ValueError)
+
+
+def test_response_errors_share_one_base() -> None:
+    token = TokenExchangeError("t", status_code=400, error="invalid_grant", retry_after=2.0)
+    api = APIError("a", status_code=404, code="not_found", request_id="r", headers={"a": "b"})
+    for exc in (token, api):
+        assert isinstance(exc, ResponseError)
+    assert (token.code, token.error, token.retry_after) == ("invalid_grant", "invalid_grant", 2.0)
+    assert (api.error, api.request_id, api.headers) == ("not_found", "r", {"a": "b"})
+    api.error = "changed"
+    assert api.code == "changed"
+
+
+def test_a_huge_error_body_is_kept_bounded(server: RecordingServer) -> None:
+    huge = b'{"type": "error", "status": 500, "code": "x", "message": "' + b"y" * 300_000 + b'"}'
+    exc = error_of(fetch(server, Answer(500, {}, huge)))
+    assert isinstance(exc, ServerAPIError)
+    assert len(exc.body or "") == MAX_ERROR_BODY
+    assert exc.body_truncated
+    small = error_of(fetch(server, Answer(500, {}, b"tiny")))
+    assert isinstance(small, ServerAPIError)
+    assert (small.body, small.body_truncated) == ("tiny", False)
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "remedy"),
+    [
+        ("storage_limit_exceeded", StorageLimitExceededError, remedies.STORAGE_LIMIT),
+        ("file_size_limit_exceeded", FileSizeLimitExceededError, remedies.FILE_SIZE_LIMIT),
+        ("forbidden_by_policy", ForbiddenByPolicyError, remedies.FORBIDDEN_BY_POLICY),
+        ("some_new_reason", AccessDeniedError, None),
+    ],
+)
+def test_only_permission_403s_get_the_permission_hint(
+    server: RecordingServer, code: str, cls: type[AccessDeniedError], remedy: str | None
+) -> None:
+    exc = error_of(fetch(server, Answer(403, {}, box_json(403, code, message="Nope"))))
+    assert type(exc) is cls
+    assert isinstance(exc, AccessDeniedError)  # old except clauses still catch it
+    assert exc.remedy == remedy
+    assert "App Access Level" not in str(exc)
+    assert "lacks permission" not in str(exc)
+    if remedy is not None:
+        assert str(exc).endswith(f"Nope. {remedy} (Box request id body-rid)")
+
+
+@pytest.mark.parametrize(
+    "code", ["access_denied_insufficient_permissions", "access_denied_item_locked"]
+)
+def test_permission_403s_name_the_access_level_and_the_target(
+    server: RecordingServer, code: str
+) -> None:
+    exc = error_of(fetch(server, Answer(403, {}, box_json(403, code))))
+    assert type(exc) is AccessDeniedError
+    assert exc.remedy == remedies.ACCESS_DENIED
+    assert "App Access Level" in str(exc)
+
+
+def test_transient_409s_are_retryable_conflicts(server: RecordingServer) -> None:
+    exc = error_of(
+        fetch(
+            server,
+            Answer(409, {"Retry-After": "4"}, box_json(409, "operation_blocked_temporary")),
+        )
+    )
+    assert isinstance(exc, TemporaryConflictError)
+    assert isinstance(exc, ConflictError)
+    assert (exc.retryable, exc.retry_after) == (True, 4.0)
+    assert exc.remedy == remedies.TEMPORARY_CONFLICT
+
+
+@pytest.mark.parametrize(
+    ("service_account", "expected"),
+    [
+        (True, remedies.NOT_FOUND_AS_SERVICE_ACCOUNT),
+        (False, remedies.NOT_FOUND),
+        (None, remedies.NOT_FOUND),
+    ],
+)
+def test_404_remedy_depends_on_who_made_the_call(
+    server: RecordingServer, service_account: bool | None, expected: str
+) -> None:
+    response = fetch(server, Answer(404, {}, box_json(404, "not_found")))
+    exc = api_error_from_response(response, service_account=service_account)
+    assert isinstance(exc, NotFoundError)
+    assert exc.remedy == expected
+    assert expected in str(exc)
+    with pytest.raises(NotFoundError) as raised:
+        raise_for_box_error(response, service_account=service_account)
+    assert raised.value.remedy == expected
+
+
+def test_keyfile_errors_split_problem_and_remedy() -> None:
+    baked = KeyFileError("key.json: bad thing. Fix: do the fix.", source="key.json")
+    assert (baked.problem, baked.remedy) == ("key.json: bad thing.", "do the fix.")
+    assert str(baked) == "key.json: bad thing. Fix: do the fix."
+    given = PassphraseRequiredError("no passphrase.", remedy=remedies.PASSPHRASE)
+    assert str(given) == f"no passphrase. Fix: {remedies.PASSPHRASE}"
+    assert (given.problem, given.remedy) == ("no passphrase.", remedies.PASSPHRASE)
+    default = WrongPassphraseError("wrong passphrase.")
+    assert (default.problem, default.remedy) == ("wrong passphrase.", remedies.PASSPHRASE)
+    assert str(default) == "wrong passphrase."
+
+
+def test_transport_errors_carry_their_remedy() -> None:
+    err = transport_error(requests.ConnectionError("refused"), "GET", "https://api.box.com/x")
+    assert (err.retryable, err.remedy) == (True, remedies.NETWORK)
+    tls = transport_error(requests.exceptions.SSLError("bad cert"), "GET", "https://x/")
+    assert (tls.retryable, tls.remedy) == (False, remedies.TLS)
+    assert TransportError("x").retryable is True
+
+
+# --------------------------------------------------------------------------- through a session
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
+    with BoxEmulator(clock=clock) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def auth(emu: BoxEmulator, clock: FakeClock) -> Iterator[JWTAuthenticator]:
+    keyfile = emu.make_keyfile().load()
+    authenticator = JWTAuthenticator(
+        keyfile,
+        base_url=emu.base_url,
+        clock=clock,
+        sleep=clock.sleep,
+        retry=RetryPolicy(jitter=0.0, max_total_time=600.0),
+    )
+    yield authenticator
+    authenticator.close()
+
+
+UPLOAD = "/api/2.0/files/content"
+
+
+def upload(s: AsUserSession, name: str) -> requests.Response:
+    attributes = json.dumps({"name": name, "parent": {"id": "0"}})
+    return s.post(UPLOAD, files={"attributes": (None, attributes), "file": (name, b"data")})
+
+
+@pytest.mark.parametrize("code", ["operation_blocked_temporary", "name_temporarily_reserved"])
+def test_transient_409_is_retried_like_a_429_for_every_method(
+    emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock, code: str
+) -> None:
+    emu.faults.push(UPLOAD, 409, body=box_json(409, code), count=2)
+    emu.faults.push(UPLOAD, 409, body=box_json(409, code), retry_after=7)
+    with AsUserSession(auth, emu.managed_users[0].id) as s:
+        assert upload(s, "a.txt").status_code == 201
+    assert emu.count("POST", UPLOAD) == 4
+    assert clock.sleeps == [1.0, 2.0, 7.0]  # backoff without Retry-After, else Retry-After
+
+
+def test_a_lasting_409_is_not_retried(
+    emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock
+) -> None:
+    with AsUserSession(auth, emu.managed_users[0].id, raise_for_status=True) as s:
+        upload(s, "same.txt")
+        with pytest.raises(ConflictError) as info:
+            upload(s, "same.txt")
+    assert type(info.value) is ConflictError
+    assert not info.value.retryable
+    assert emu.count("POST", UPLOAD) == 2
+    assert clock.sleeps == []
+
+
+def test_429_without_retry_after_backs_off_exponentially(
+    emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock
+) -> None:
+    emu.faults.push(ME, 429, count=4)
+    with AsUserSession(auth) as s:
+        assert s.get(ME).status_code == 200
+    assert emu.count("GET", ME) == 5
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_429_backoff_is_jittered_and_bounded(emu: BoxEmulator, clock: FakeClock) -> None:
+    keyfile = emu.make_keyfile().load()
+    policy = RetryPolicy(max_attempts=8, max_total_time=10_000.0, backoff_max=5.0)
+    with JWTAuthenticator(
+        keyfile, base_url=emu.base_url, clock=clock, sleep=clock.sleep, retry=policy
+    ) as auth:
+        emu.faults.push(ME, 429, count=7)
+        with AsUserSession(auth) as s:
+            assert s.get(ME).status_code == 200
+    nominal = [1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    assert len(clock.sleeps) == len(nominal)
+    for slept, expected in zip(clock.sleeps, nominal, strict=True):
+        assert 0.5 * expected <= slept <= 1.5 * expected
+
+
+def test_404_as_the_service_account_says_to_act_as_the_owner(
+    emu: BoxEmulator, auth: JWTAuthenticator
+) -> None:
+    with AsUserSession(auth, raise_for_status=True) as service:
+        with pytest.raises(NotFoundError) as as_service:
+            service.get("/2.0/folders/123")
+        assert as_service.value.remedy == remedies.NOT_FOUND_AS_SERVICE_ACCOUNT
+        assert "for_user" in str(as_service.value)
+        user = emu.managed_users[0].id
+        for mode in ("as_user", "user_token"):
+            acting = AsUserSession(auth, user, mode=mode, raise_for_status=True)  # type: ignore[arg-type]
+            with pytest.raises(NotFoundError) as as_user:
+                acting.get("/2.0/folders/123")
+            assert as_user.value.remedy == remedies.NOT_FOUND
+            assert "for_user" not in str(as_user.value)

@@ -17,22 +17,23 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
+from boxjwt._classify import MAX_DESCRIPTION, TOKEN_RULES, description_words
 from boxjwt._secret import Secret
 from boxjwt._token import AccessToken
 from boxjwt._token_endpoint import (
     JWT_GRANT,
-    RULES,
     TOKEN_EXCHANGE_GRANT,
     TokenEndpoint,
     classify,
     get_header,
-    normalize_description,
     server_time,
     token_error_from_response,
     transport_error,
 )
 from boxjwt.exceptions import (
+    AlgorithmNotAllowedError,
     AppNotAuthorizedError,
+    AssertionExpError,
     AssertionExpiredError,
     AssertionExpTooFarError,
     GrantTypeUnauthorizedError,
@@ -40,6 +41,7 @@ from boxjwt.exceptions import (
     InvalidExpClaimError,
     InvalidGrantTypeError,
     InvalidSubjectError,
+    InvalidSubjectTokenError,
     IssuerMismatchError,
     JTIReusedError,
     NoPublicKeyError,
@@ -49,6 +51,7 @@ from boxjwt.exceptions import (
     TokenRateLimitedError,
     TokenServerError,
     TransportError,
+    UnsupportedScopeError,
     UserTokenNotAllowedError,
 )
 
@@ -156,13 +159,16 @@ def ok_body(**extra: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the table
 
-BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
+#: Every wording of box-facts §3 (both tables), as Box sends it: (error, description, class).
+BOX_ERRORS: list[tuple[str | None, str | None, type[TokenExchangeError]]] = [
     (
         "unauthorized_client",
         "This app is not authorized by the enterprise admin",
         AppNotAuthorizedError,
     ),
+    ("unauthorized_client", "This app is not authorized by the enterprise", AppNotAuthorizedError),
     ("invalid_client", "The client credentials are invalid", InvalidClientCredentialsError),
+    ("invalid_client", "The client credentials are not valid", InvalidClientCredentialsError),
     ("invalid_grant", "'kid' invalid, unable to lookup correct key", PublicKeyNotFoundError),
     ("invalid_grant", '"kid" invalid, unable to lookup correct key', PublicKeyNotFoundError),
     ("invalid_grant", "kid invalid, unable to lookup correct key", PublicKeyNotFoundError),
@@ -180,6 +186,7 @@ BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
     ),
     ("invalid_grant", "Signature verification error", SignatureMismatchError),
     (None, "This app is not configured properly. No public key(s) added", NoPublicKeyError),
+    ("invalid_grant", "Algorithm not allowed", AlgorithmNotAllowedError),
     ("invalid_grant", "Please check the 'iss' claim.", IssuerMismatchError),
     ("invalid_grant", 'Please check the "iss" claim.', IssuerMismatchError),
     (
@@ -201,11 +208,18 @@ BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
     ),
     (
         "invalid_grant",
+        "Current date time must be before the expiration date time listed in the 'exp' claim.",
+        AssertionExpiredError,
+    ),
+    (
+        "invalid_grant",
         "Please check the 'exp' claim. The 'exp' value exceeds the maximum value of 60 seconds "
         "beyond the issue time.",
         AssertionExpTooFarError,
     ),
     ("invalid_grant", "Please check the 'exp' claim. Should be an integer", InvalidExpClaimError),
+    ("invalid_grant", "Please check the 'exp' claim.", AssertionExpError),
+    ("invalid_grant", "Please check the `exp` claim", AssertionExpError),
     (
         "invalid_grant",
         "Please check the \u2018jti\u2019 claim. A unique \u2018jti\u2019 value is required.",
@@ -219,6 +233,11 @@ BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
     ),
     (
         "invalid_request",
+        "Cannot obtain token based on the enterprise configuration for your app",
+        UserTokenNotAllowedError,
+    ),
+    (
+        "invalid_request",
         "The grant type is unauthorized for this client_id",
         GrantTypeUnauthorizedError,
     ),
@@ -227,21 +246,57 @@ BOX_ERRORS: list[tuple[str | None, str, type[TokenExchangeError]]] = [
         "Invalid grant_type parameter or parameter missing",
         InvalidGrantTypeError,
     ),
+    ("invalid_grant", "The subject_token provided is invalid", InvalidSubjectTokenError),
+    ("invalid_request", 'Unsupported "scope": root_readwrite', UnsupportedScopeError),
+    ("invalid_scope", None, UnsupportedScopeError),
     # bare codes
     ("unauthorized_client", "", AppNotAuthorizedError),
     ("INVALID_CLIENT", "something new", InvalidClientCredentialsError),
-    ("unsupported_grant_type", None, GrantTypeUnauthorizedError),  # type: ignore[list-item]
+    ("unsupported_grant_type", None, GrantTypeUnauthorizedError),
     ("invalid_grant", "something Box has never said", TokenExchangeError),
-    (None, None, TokenExchangeError),  # type: ignore[list-item]
+    (None, None, TokenExchangeError),
 ]
+
+_TAIL = (
+    " See https:\\/\\/developer.box.com\\/guides\\/authentication\\/jwt for details; request "
+    "rejected at the edge, please retry later with a corrected request body." * 3
+)
+
+
+def variants(description: str | None) -> list[str | None]:
+    """The ways one wording reaches us: as is, and with another case, JSON-escaped slashes,
+    other quotes, without / with a trailing period, with a long tail, padded."""
+    if not description:
+        return [description]
+    bare = description.rstrip(".")
+    return [
+        description,
+        description.upper(),
+        description.lower(),
+        description.replace("/", "\\/"),
+        description.replace("'", '"'),
+        description.replace('"', "'"),
+        description.replace("'", "\\'"),
+        bare,
+        f"{bare}.",
+        f"{bare}!",
+        f"{bare}.{_TAIL}",
+        f"  {description}\n",
+    ]
 
 
 @pytest.mark.parametrize(("error", "description", "expected"), BOX_ERRORS)
-def test_classify_every_box_cause(
+def test_classify_every_box_wording_in_every_variant(
     error: str | None, description: str | None, expected: type[TokenExchangeError]
 ) -> None:
-    assert classify(400, error, description) is expected
-    assert classify(None, error, description) is expected  # status unknown: same answer
+    for text in variants(description):
+        assert classify(400, error, text) is expected, text
+        assert classify(None, error, text) is expected, text  # status unknown: same answer
+
+
+def test_downscope_scope_refusal_may_come_as_401() -> None:
+    words = 'Unsupported "scope": item_rename'
+    assert classify(401, "invalid_request", words) is UnsupportedScopeError
 
 
 @pytest.mark.parametrize(
@@ -269,24 +324,56 @@ def test_status_rules_win_over_descriptions() -> None:
     assert classify(200, "invalid_grant", "Please check the 'sub' claim.") is TokenServerError
 
 
-def test_every_class_in_the_table_has_a_remedy_or_is_transient() -> None:
-    for rule in RULES:
-        assert rule.cls.remedy or rule.cls.default_retryable, rule.cls
-    permanent = {r.cls for r in RULES if not r.cls.default_retryable}
+def test_every_class_in_the_table_has_a_remedy() -> None:
+    for rule in TOKEN_RULES:
+        assert rule.cls.remedy, rule.cls
+    permanent = {r.cls for r in TOKEN_RULES if not r.cls.default_retryable}
     assert {PublicKeyNotFoundError, SignatureMismatchError, InvalidSubjectError} <= permanent
-    transient = {r.cls for r in RULES if r.cls.default_retryable}
+    transient = {r.cls for r in TOKEN_RULES if r.cls.default_retryable}
     assert transient == {
         TokenRateLimitedError,
         TokenServerError,
+        AssertionExpError,
         AssertionExpiredError,
         AssertionExpTooFarError,
+        InvalidExpClaimError,
         JTIReusedError,
     }
 
 
-def test_normalize_description() -> None:
-    assert normalize_description(None) == ""
-    assert normalize_description("  Date\\/Time  'exp'\n \"x\" `y` ") == "date/time exp x y"
+def test_description_words() -> None:
+    assert description_words(None) == " "
+    assert description_words("  Date\\/Time  'exp'\n \"x\" `y`. ") == " date time exp x y "
+    assert description_words("a" * (MAX_DESCRIPTION + 10)) == f" {'a' * MAX_DESCRIPTION} "
+
+
+def _classify_in_thread(description: str) -> bool:
+    """Classify in a thread; True if it finished within a generous 5 s (linear: ~1 ms)."""
+    done: list[type[TokenExchangeError]] = []
+    worker = threading.Thread(
+        target=lambda: done.append(classify(400, "invalid_grant", description)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=5.0)
+    return bool(done)
+
+
+@pytest.mark.parametrize("size", [80_000, 320_000])
+def test_classification_is_linear_on_hostile_descriptions(size: int) -> None:
+    # Before: "exp " * 20,000 took ~10 s in the InvalidExpClaimError regex, 320 kB minutes.
+    for description in ("exp " * (size // 4), "'exp' " * (size // 6), "kid " * (size // 4)):
+        assert _classify_in_thread(description), description[:20]
+
+
+def test_a_huge_description_is_bounded_on_the_exception(
+    server: Scripted, session: requests.Session
+) -> None:
+    server.reply(400, {"error": "invalid_grant", "error_description": "exp " * 20_000})
+    with pytest.raises(AssertionExpError) as info:
+        endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
+    err = info.value
+    assert len(err.error_description or "") == MAX_DESCRIPTION
+    assert len(str(err)) < 2000
 
 
 def test_headers_and_server_time() -> None:

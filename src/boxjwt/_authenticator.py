@@ -22,8 +22,7 @@ from boxjwt._token import AccessToken, SubjectType, subject_key
 from boxjwt._token_endpoint import TokenEndpoint, TokenResult, server_time
 from boxjwt._validate import validate_number, validate_timeout, validate_url, validate_user_id
 from boxjwt.exceptions import (
-    AssertionExpiredError,
-    AssertionExpTooFarError,
+    AssertionExpError,
     ConfigurationError,
     JTIReusedError,
     TokenExchangeError,
@@ -533,7 +532,7 @@ class JWTAuthenticator:
             assertion = self._assertions.build(subject_type, subject_id, self.box_time())
             try:
                 return self._endpoint.exchange(assertion, subject_type, subject_id)
-            except (AssertionExpiredError, AssertionExpTooFarError) as exc:
+            except AssertionExpError as exc:  # any refusal naming exp: the clocks differ
                 if skew_retried:
                     exc.retryable = False
                 else:

@@ -17,19 +17,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from boxjwt._retry import default_retry_after, parse_retry_after
-from boxjwt._token_endpoint import get_header, json_object, token_error_from_response
-from boxjwt.exceptions import (
-    AccessDeniedError,
-    APIError,
-    BoxJWTError,
-    ConflictError,
-    InsufficientScopeError,
-    InvalidTokenError,
-    NotFoundError,
-    RateLimitExceededError,
-    ServerAPIError,
-)
+from boxjwt._classify import CallContext, api_class, api_remedy
+from boxjwt._http import get_header, json_object, parse_retry_after
+from boxjwt._retry import default_retry_after
+from boxjwt._token_endpoint import token_error_from_response
+from boxjwt.exceptions import BoxJWTError
 
 __all__ = [
     "api_error_from_response",
@@ -39,14 +31,9 @@ __all__ = [
 ]
 
 _AUTH_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
-
-_SCOPE_HINT = (
-    "The app lacks a scope for this call, or As-User is not enabled: Developer Console > your "
-    "app > Configuration > Application Scopes / Advanced Features. If it is already enabled, the "
-    "app has not been re-authorized since: Admin Console > Integrations > Platform Apps Manager > "
-    "the app's menu > Reauthorize App."
-)
-_TOKEN_HINT = "The access token is invalid, expired or revoked; a new one must be obtained."
+_ESCAPE = re.compile(r"\\(.)")
+#: A ``WWW-Authenticate`` header is read up to this many characters.
+_MAX_CHALLENGE = 4096
 
 
 def parse_www_authenticate(value: str | None) -> dict[str, str]:
@@ -54,9 +41,9 @@ def parse_www_authenticate(value: str | None) -> dict[str, str]:
     if not value:
         return {}
     params: dict[str, str] = {}
-    for match in _AUTH_PARAM.finditer(value):
+    for match in _AUTH_PARAM.finditer(value[:_MAX_CHALLENGE]):
         raw = match.group(2) if match.group(2) is not None else match.group(3)
-        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", raw)
+        params[match.group(1).lower()] = _ESCAPE.sub(r"\1", raw)
     return params
 
 
@@ -78,111 +65,83 @@ def _safe_url(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path
 
 
-def _api_class(status: int, code: str | None) -> type[APIError]:
-    if status == 401:
-        return InvalidTokenError
-    if status == 403:
-        if code == "insufficient_scope":
-            return InsufficientScopeError
-        return AccessDeniedError
-    if status == 404:
-        return NotFoundError
-    if status == 409:
-        return ConflictError
-    if status == 429:
-        return RateLimitExceededError
-    if status >= 500:
-        return ServerAPIError
-    return APIError
+def _text(where: str, status: int, code: str | None, said: str | None) -> str:
+    text = f"{where} failed: HTTP {status}"
+    if code:
+        text += f" {code}"
+    if said:
+        text += f": {said}"
+    return text
 
 
-def api_error_from_response(response: requests.Response) -> BoxJWTError:
+def api_error_from_response(
+    response: requests.Response, *, service_account: bool | None = None
+) -> BoxJWTError:
     """The boxjwt exception describing an error ``response`` (which must not be a success).
 
     OAuth-shaped bodies become :class:`~boxjwt.exceptions.TokenExchangeError` subclasses; the
-    other two shapes become :class:`~boxjwt.exceptions.APIError` subclasses. The raw body,
-    headers and Box request id are kept on the exception.
+    other two shapes become :class:`~boxjwt.exceptions.APIError` subclasses. The raw body
+    (bounded), headers and Box request id are kept on the exception. ``service_account=True``
+    says the call ran as the service account (its enterprise token, no ``As-User``): a 404
+    then gets the remedy to act as the content's owner.
     """
     status = response.status_code
     headers = dict(response.headers)
     body = response.text
     data = json_object(body)
-    request: Any = getattr(response, "request", None)  # None on a hand-made Response
-    method = request.method if request is not None else None
-    url = _safe_url(response.url or (request.url if request is not None else None))
-    header_request_id = get_header(headers, "box-request-id")
-    retry_after = parse_retry_after(get_header(headers, "retry-after"))
-
     if data is not None and "error" in data and data.get("type") != "error":
         return token_error_from_response(response)
 
+    request: Any = getattr(response, "request", None)  # None on a hand-made Response
+    method = request.method if request is not None else None
+    url = _safe_url(response.url or (request.url if request is not None else None))
     where = f"{method} {url}" if method else (url or "request")
+    request_id = get_header(headers, "box-request-id")
+    help_url = context_info = None
     if data is not None and (data.get("type") == "error" or "code" in data):
         code = str(data["code"]) if data.get("code") is not None else None
-        message = str(data.get("message") or response.reason or "error")
-        request_id = str(data["request_id"]) if data.get("request_id") else header_request_id
-        cls = _api_class(status, code)
-        text = f"{where} failed: HTTP {status}"
-        if code:
-            text += f" {code}"
-        text += f": {message}"
-        if cls is AccessDeniedError:
-            text += (
-                ". The acting user (or the service account) lacks permission; for As-User "
-                "calls check the App Access Level (App + Enterprise Access) and that the target "
-                "is not an admin, the service account or the token's own user."
-            )
-        if request_id:
-            text += f" (Box request id {request_id})"
-        return cls(
-            text,
-            status_code=status,
-            code=code,
-            request_id=request_id,
-            help_url=str(data["help_url"]) if data.get("help_url") else None,
-            body=body,
-            headers=headers,
-            method=method,
-            url=url,
-            context_info=data.get("context_info"),
-            retry_after=retry_after,
-            box_message=str(data["message"]) if data.get("message") else None,
-        )
-
-    challenge = parse_www_authenticate(get_header(headers, "www-authenticate"))
-    code = challenge.get("error")
-    description = challenge.get("error_description")
-    cls = _api_class(status, code)
-    text = f"{where} failed: HTTP {status}"
-    if code:
-        text += f" {code}"
-    if description:
-        text += f": {description.rstrip('.')}"
-    if cls is InsufficientScopeError:
-        text += f". {_SCOPE_HINT}"
-    elif cls is InvalidTokenError:
-        text += f". {_TOKEN_HINT}"
-    if header_request_id:
-        text += f" (Box request id {header_request_id})"
+        box_message = str(data["message"]) if data.get("message") else None
+        said: str | None = box_message or response.reason or "error"
+        request_id = str(data["request_id"]) if data.get("request_id") else request_id
+        help_url = str(data["help_url"]) if data.get("help_url") else None
+        context_info = data.get("context_info")
+    else:
+        challenge = parse_www_authenticate(get_header(headers, "www-authenticate"))
+        code = challenge.get("error")
+        box_message = challenge.get("error_description") or None
+        said = box_message.rstrip(".") if box_message else None
+    cls = api_class(status, code)
+    remedy = api_remedy(cls, code, CallContext(service_account=service_account))
+    text = _text(where, status, code, said)
+    if remedy:
+        text = f"{text.rstrip('.')}. {remedy}"
+    if request_id:
+        text += f" (Box request id {request_id})"
     return cls(
         text,
         status_code=status,
         code=code,
-        request_id=header_request_id,
+        request_id=request_id,
+        help_url=help_url,
         body=body,
         headers=headers,
         method=method,
         url=url,
-        retry_after=retry_after,
-        box_message=description or None,
+        context_info=context_info,
+        retry_after=parse_retry_after(get_header(headers, "retry-after")),
+        box_message=box_message,
+        remedy=remedy,
     )
 
 
-def raise_for_box_error(response: requests.Response) -> requests.Response:
+def raise_for_box_error(
+    response: requests.Response, *, service_account: bool | None = None
+) -> requests.Response:
     """Raise the matching boxjwt exception if ``response`` is a Box error; else return it.
 
-    Anything under 400 passes through (a 3xx is handed back untouched).
+    Anything under 400 passes through (a 3xx is handed back untouched). ``service_account``:
+    see :func:`api_error_from_response`.
     """
     if response.status_code < 400:
         return response
-    raise api_error_from_response(response)
+    raise api_error_from_response(response, service_account=service_account)

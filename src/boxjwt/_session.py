@@ -42,6 +42,7 @@ from boxjwt._auth import (
     sent_token,
 )
 from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
+from boxjwt._classify import retryable_response
 from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._token_endpoint import get_header, transport_error
@@ -394,7 +395,7 @@ class AsUserSession(requests.Session):
             return super().send(request, **kwargs)
         response = self._send_to_box(request, kwargs)
         if self.raise_for_status:
-            raise_for_box_error(response)
+            raise_for_box_error(response, service_account=self.user_id is None)
         return response
 
     def _send_to_box(self, request: PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
@@ -432,13 +433,8 @@ class AsUserSession(requests.Session):
         def retry_result(response: requests.Response) -> bool:
             if rewind is None or sent_token(response) is None:
                 return False  # not replayable, or answered by a host that is not Box
-            status = response.status_code
-            if status == 429:
-                return True
-            if not idempotent:
-                return False
-            return status >= 500 or (
-                status == 202 and get_header(response.headers, "retry-after") is not None
+            return retryable_response(
+                response.status_code, response.headers, lambda: response.text, idempotent=idempotent
             )
 
         def on_retry(event: RetryEvent) -> None:

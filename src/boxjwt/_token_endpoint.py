@@ -1,27 +1,25 @@
-"""``/oauth2/token`` and ``/oauth2/revoke``: post, parse, and classify Box's answers.
+"""``/oauth2/token`` and ``/oauth2/revoke``: post, parse, and turn Box's answers into exceptions.
 
-Every cause Box reports (box-facts §3) maps to one exception class through ONE table
-(:data:`RULES`) read by ONE pure function (:func:`classify`). Matching is tolerant: case,
-quote style (``'kid'``, ``"kid"``, ``kid``), JSON ``\\/`` escaping and the short and long forms of
-each description. The exception says what Box said, carries the raw answer, and appends the
-class's ``remedy``.
+Which exception an answer is comes from ONE table read by ONE pure function
+(:func:`boxjwt._classify.token_class`); this module builds the exception: it says what Box
+said, carries the raw answer (bounded), and appends the class's ``remedy``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 import attrs
 import requests
 
-from boxjwt._retry import parse_retry_after
+from boxjwt import _remedies as remedies
+from boxjwt._classify import MAX_DESCRIPTION, token_class
+from boxjwt._http import get_header, json_object, opt_str, parse_retry_after, server_time
 from boxjwt._secret import Secret
 from boxjwt._token import (
     MAX_TOKEN_LIFETIME,
@@ -31,36 +29,22 @@ from boxjwt._token import (
     clamp_lifetime,
 )
 from boxjwt.exceptions import (
-    AppNotAuthorizedError,
-    AssertionExpiredError,
-    AssertionExpTooFarError,
-    GrantTypeUnauthorizedError,
-    InvalidClientCredentialsError,
-    InvalidExpClaimError,
     InvalidGrantTypeError,
-    InvalidSubjectError,
-    IssuerMismatchError,
-    JTIReusedError,
-    NoPublicKeyError,
-    PublicKeyNotFoundError,
-    SignatureMismatchError,
     TokenExchangeError,
     TokenRateLimitedError,
     TokenServerError,
     TransportError,
-    UserTokenNotAllowedError,
 )
 
 __all__ = [
     "JWT_GRANT",
-    "RULES",
     "TOKEN_EXCHANGE_GRANT",
-    "Rule",
     "TokenEndpoint",
     "TokenResult",
     "classify",
     "get_header",
-    "normalize_description",
+    "json_object",
+    "opt_str",
     "server_time",
     "token_error_from_response",
     "transport_error",
@@ -74,131 +58,15 @@ logger = logging.getLogger("boxjwt")
 
 _MASK: Final = "**********"
 _SNIPPET: Final = 300
-
-
-# --------------------------------------------------------------------------- classification
-
-
-@attrs.frozen
-class Rule:
-    """One row of the table: a class, and what Box's answer must look like to select it.
-
-    ``status`` (a set of HTTP codes; empty: any 4xx), ``error`` (Box's ``error``, or None: any)
-    and ``pattern`` (a regular expression searched in the normalised ``error_description``,
-    or None: any). All given conditions must hold.
-    """
-
-    cls: type[TokenExchangeError]
-    status: frozenset[int] = frozenset()
-    error: str | None = None
-    pattern: re.Pattern[str] | None = None
-
-
-def _rule(
-    cls: type[TokenExchangeError],
-    pattern: str | None = None,
-    *,
-    error: str | None = None,
-    status: Iterable[int] = (),
-) -> Rule:
-    return Rule(cls, frozenset(status), error, re.compile(pattern) if pattern else None)
-
-
-#: First match wins. Descriptions are matched before bare ``error`` codes, because one
-#: ``error`` (``invalid_grant``) covers many causes and Box may change its codes.
-RULES: Final[tuple[Rule, ...]] = (
-    _rule(TokenRateLimitedError, status=(429,)),
-    _rule(TokenServerError, status=(202, 408, *range(500, 600))),
-    # descriptions (normalised: lower case, no quotes, "\/" -> "/", single spaces)
-    _rule(AppNotAuthorizedError, r"not authori[sz]ed by the enterprise admin"),
-    _rule(InvalidClientCredentialsError, r"client credentials are invalid"),
-    _rule(
-        SignatureMismatchError,
-        r"signature verification error|openssl unable to verify data"
-        r"|must correspond to the private key",
-    ),
-    _rule(PublicKeyNotFoundError, r"\bkid\W+(?:is\W+)?invalid|unable to look ?up correct key"),
-    _rule(NoPublicKeyError, r"no public key|not configured properly"),
-    _rule(IssuerMismatchError, r"check the iss claim"),
-    _rule(InvalidSubjectError, r"check the sub claim|sub specified is invalid"),
-    _rule(AssertionExpiredError, r"must be before the expiration"),
-    _rule(AssertionExpTooFarError, r"exceeds the maximum value|seconds beyond the issue time"),
-    _rule(InvalidExpClaimError, r"\bexp\b.*\binteger\b"),
-    _rule(JTIReusedError, r"check the jti claim|unique jti"),
-    _rule(UserTokenNotAllowedError, r"cannot obtain user token"),
-    _rule(GrantTypeUnauthorizedError, r"grant type is unauthori[sz]ed for this client"),
-    _rule(
-        InvalidGrantTypeError,
-        r"invalid grant_type parameter|grant_type parameter or parameter missing",
-    ),
-    # bare error codes, when the description is unknown or missing
-    _rule(AppNotAuthorizedError, error="unauthorized_client"),
-    _rule(InvalidClientCredentialsError, error="invalid_client"),
-    _rule(GrantTypeUnauthorizedError, error="unsupported_grant_type"),
-)
-
-_QUOTES = re.compile("['\"`\u2018\u2019\u201c\u201d]")
+#: Box's description is quoted in the message up to this many characters.
+_QUOTED: Final = 1000
 _SPACES = re.compile(r"\s+")
 
-
-def normalize_description(text: str | None) -> str:
-    """Lower case, ``\\/`` unescaped, quotes dropped, whitespace collapsed."""
-    if not text:
-        return ""
-    text = text.replace("\\/", "/").lower()
-    text = _QUOTES.sub("", text)
-    return _SPACES.sub(" ", text).strip()
-
-
-def classify(
-    status: int | None, error: str | None, error_description: str | None
-) -> type[TokenExchangeError]:
-    """The exception class for Box's answer. Pure: a table lookup, first match wins."""
-    code = (error or "").strip().lower() or None
-    description = normalize_description(error_description)
-    for rule in RULES:
-        if rule.status:
-            if status not in rule.status:
-                continue
-        elif status is not None and not 400 <= status < 500:
-            continue
-        if rule.error is not None and rule.error != code:
-            continue
-        if rule.pattern is not None and not rule.pattern.search(description):
-            continue
-        return rule.cls
-    if status is not None and 200 <= status < 300:
-        return TokenServerError  # a "success" we cannot read
-    return TokenExchangeError
+#: The classification, under its historical name.
+classify = token_class
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def get_header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header value, case-insensitively, from any mapping."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
-def server_time(headers: Mapping[str, str]) -> float | None:
-    """Box's clock from the ``Date`` header (Unix seconds), or None if absent or unreadable."""
-    value = get_header(headers, "date")
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return when.timestamp()
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
@@ -208,18 +76,9 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def json_object(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def opt_str(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
+def _snippet(text: str, limit: int = _SNIPPET) -> str:
+    text = _SPACES.sub(" ", text[: limit * 4]).strip()
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _lifetime(expires_in: object) -> float | None:
@@ -233,9 +92,13 @@ def _lifetime(expires_in: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
-def _snippet(text: str) -> str:
-    text = _SPACES.sub(" ", text).strip()
-    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
+def _said(status: int, error: str | None, description: str | None, body: str) -> str:
+    if description or error:
+        quoted = _snippet(description, _QUOTED) if description else "(no description)"
+        return f"HTTP {status} {error}: {quoted}" if error else f"HTTP {status}: {quoted}"
+    if body.strip():
+        return f"HTTP {status}, unexpected answer: {_snippet(body)}"
+    return f"HTTP {status} with an empty body"
 
 
 def token_error_from_response(
@@ -256,6 +119,8 @@ def token_error_from_response(
     data = json_object(body)
     error = opt_str(data.get("error")) if data else None
     description = opt_str(data.get("error_description")) if data else None
+    if description is not None:
+        description = description[:MAX_DESCRIPTION]
     request_id = (opt_str(data.get("request_id")) if data else None) or get_header(
         headers, "box-request-id"
     )
@@ -273,19 +138,14 @@ def token_error_from_response(
         )
         retryable: bool | None = False
     else:
-        cls = classify(status, error, description)
-        if description or error:
-            said = f"HTTP {status} {error or ''}: {description or '(no description)'}"
-            said = said.replace(f"{status} :", f"{status}:")
-        elif body.strip():
-            said = f"HTTP {status}, unexpected answer: {_snippet(body)}"
-        else:
-            said = f"HTTP {status} with an empty body"
+        cls = token_class(status, error, description)
+        said = _said(status, error, description, body)
         retryable = None
 
-    verb = "could not serve" if cls in (TokenServerError, TokenRateLimitedError) else "refused"
+    unavailable = cls in (TokenServerError, TokenRateLimitedError)
+    verb = "could not serve" if unavailable else "refused"
     message = f"Box {verb} {what}: {said}."
-    if cls.remedy:
+    if cls.remedy and not unavailable:  # the remedy of those is "wait": exc.remedy has it
         message += f" {cls.remedy}"
     if retry_after is not None and cls.default_retryable:
         message += f" Box asked to retry after {retry_after:g} s."
@@ -306,21 +166,26 @@ def token_error_from_response(
 
 def transport_error(exc: requests.RequestException, method: str, url: str) -> TransportError:
     """A :class:`TransportError` for a failed request; TLS and URL errors are not retryable."""
-    retryable = isinstance(
+    tls = isinstance(exc, requests.exceptions.SSLError)
+    retryable = not tls and isinstance(
         exc,
         requests.ConnectionError
         | requests.Timeout
         | requests.exceptions.ChunkedEncodingError
         | requests.exceptions.ContentDecodingError,
-    ) and not isinstance(exc, requests.exceptions.SSLError)
+    )
     reason = _snippet(str(exc)) or "no details"
-    hint = " Check base_url, proxies and network access to Box." if retryable else ""
-    if isinstance(exc, requests.exceptions.SSLError):
-        hint = " TLS failed: check the system's CA bundle (REQUESTS_CA_BUNDLE) and any proxy."
+    remedy = remedies.TLS if tls else remedies.NETWORK
+    hint = ""
+    if tls:
+        hint = f" {remedies.TLS}"
+    elif retryable:
+        hint = " Check base_url, proxies and network access to Box."
     return TransportError(
         f"{method} {url} failed: {type(exc).__name__}: {reason}.{hint}",
         url=url,
         retryable=retryable,
+        remedy=remedy,
     )
 
 
