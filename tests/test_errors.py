@@ -434,6 +434,8 @@ def test_keyfile_errors_split_problem_and_remedy() -> None:
     given = PassphraseRequiredError("no passphrase.", remedy=remedies.PASSPHRASE)
     assert str(given) == f"no passphrase. Fix: {remedies.PASSPHRASE}"
     assert (given.problem, given.remedy) == ("no passphrase.", remedies.PASSPHRASE)
+    both = KeyFileError("bad. Fix: the message's fix.", remedy="a more precise fix")
+    assert (str(both), both.remedy) == ("bad. Fix: the message's fix.", "a more precise fix")
     default = WrongPassphraseError("wrong passphrase.")
     assert (default.problem, default.remedy) == ("wrong passphrase.", remedies.PASSPHRASE)
     assert str(default) == "wrong passphrase."
