@@ -139,8 +139,10 @@ def raise_for_box_error(
 ) -> requests.Response:
     """Raise the matching boxjwt exception if ``response`` is a Box error; else return it.
 
-    Anything under 400 passes through (a 3xx is handed back untouched). ``service_account``:
-    see :func:`api_error_from_response`.
+    Anything under 400 passes through (a 3xx is handed back untouched).
+    ``service_account=True`` says the call ran as the service account (its enterprise token,
+    no ``As-User``): a 404 then gets the remedy to act as the content's owner
+    (``for_user(...)``). :class:`~boxjwt.AsUserSession` passes it.
     """
     if response.status_code < 400:
         return response
