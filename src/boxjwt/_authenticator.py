@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -16,6 +17,7 @@ import requests
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, AssertionBuilder
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryEvent, RetryPolicy
+from boxjwt._scrub import scrub, scrubbed
 from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import AccessToken, SubjectType, subject_key
@@ -23,6 +25,7 @@ from boxjwt._token_endpoint import TokenEndpoint, TokenResult, server_time
 from boxjwt._validate import validate_number, validate_timeout, validate_url, validate_user_id
 from boxjwt.exceptions import (
     AssertionExpError,
+    BoxJWTError,
     ConfigurationError,
     JTIReusedError,
     TokenExchangeError,
@@ -314,6 +317,7 @@ class JWTAuthenticator:
             )
         return removed
 
+    @scrubbed
     def revoke(self, token: AccessToken | Secret | str) -> None:
         """Revoke ``token`` at Box (``POST /oauth2/revoke``) and drop it from the cache."""
         candidate: object = token
@@ -331,6 +335,7 @@ class JWTAuthenticator:
         )
         logger.info("revoked a token (Box request id %s)", request_id or "-")
 
+    @scrubbed
     def downscope(
         self,
         token: AccessToken,
@@ -425,6 +430,15 @@ class JWTAuthenticator:
         token = self._cached(key, subject_type, subject_id)
         if token is not None and self._fresh(token):
             return token
+        outer = sys.exception()
+        try:
+            return self._refresh(key, subject_type, subject_id)
+        except BoxJWTError as exc:
+            scrub(exc, outer)  # no secret in the frames it leaves behind
+            raise
+
+    def _refresh(self, key: str, subject_type: SubjectType, subject_id: str) -> AccessToken:
+        """The slow path of :meth:`_token`: single-flight refresh of one subject's token."""
         subject_lock = self._subject_lock(key)  # a strong reference while we use it
         with self._locks_mutex:
             subject_lock.waiting += 1

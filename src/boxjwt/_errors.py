@@ -146,4 +146,6 @@ def raise_for_box_error(
     """
     if response.status_code < 400:
         return response
-    raise api_error_from_response(response, service_account=service_account)
+    error = api_error_from_response(response, service_account=service_account)
+    del response  # its request's headers (a bearer token) stay out of the traceback's frames
+    raise error

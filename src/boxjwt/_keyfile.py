@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from boxjwt._private_key import LoadedPrivateKey, load_private_key, warn
+from boxjwt._scrub import scrubbed
 from boxjwt._secret import Secret
 from boxjwt._validate import MAX_ID_DIGITS, describe
 from boxjwt.exceptions import (
@@ -144,6 +145,7 @@ class KeyFile:
     # ------------------------------------------------------------------ named constructors
 
     @classmethod
+    @scrubbed
     def from_file(
         cls,
         path: PathArg,
@@ -173,6 +175,7 @@ class KeyFile:
         )
 
     @classmethod
+    @scrubbed
     def from_json(
         cls,
         text: str | bytes,
@@ -193,6 +196,7 @@ class KeyFile:
         )
 
     @classmethod
+    @scrubbed
     def from_dict(
         cls,
         mapping: Mapping[str, Any],
@@ -214,6 +218,7 @@ class KeyFile:
         )
 
     @classmethod
+    @scrubbed
     def from_env(
         cls,
         environ: Mapping[str, str] | None = None,

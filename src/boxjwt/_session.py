@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import urlsplit
@@ -45,9 +46,10 @@ from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthe
 from boxjwt._classify import retryable_response
 from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
 from boxjwt._retry import RetryEvent, RetryPolicy
-from boxjwt._token_endpoint import get_header, transport_error
+from boxjwt._scrub import scrub
+from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
 from boxjwt._validate import validate_timeout
-from boxjwt.exceptions import ConfigurationError
+from boxjwt.exceptions import BoxJWTError, ConfigurationError
 
 if TYPE_CHECKING:
     from requests.models import PreparedRequest
@@ -393,9 +395,19 @@ class AsUserSession(requests.Session):
             return super().send(request, **kwargs)
         if not self.is_box_url(request.url):
             return super().send(request, **kwargs)
-        response = self._send_to_box(request, kwargs)
-        if self.raise_for_status:
-            raise_for_box_error(response, service_account=self.user_id is None)
+        outer = sys.exception()
+        response: requests.Response | None = None
+        try:
+            response = self._send_to_box(request, kwargs)
+            if self.raise_for_status:
+                raise_for_box_error(response, service_account=self.user_id is None)
+        except BoxJWTError as exc:
+            # The request is over: no token stays on it (the caller's frames hold it), none in
+            # the frames the error leaves behind.
+            request.headers.pop("Authorization", None)
+            del request, response
+            scrub(exc, outer)
+            raise
         return response
 
     def _send_to_box(self, request: PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
@@ -465,4 +477,4 @@ class AsUserSession(requests.Session):
                 on_retry=on_retry,
             )
         except requests.RequestException as exc:
-            raise transport_error(exc, method, url) from exc
+            raise transport_error(exc, method, url) from sanitized_cause(exc)

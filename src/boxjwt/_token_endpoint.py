@@ -45,6 +45,8 @@ __all__ = [
     "get_header",
     "json_object",
     "opt_str",
+    "redact_query",
+    "sanitized_cause",
     "server_time",
     "token_error_from_response",
     "transport_error",
@@ -164,6 +166,28 @@ def token_error_from_response(
     )
 
 
+# A query parameter's value in a URL quoted in free text (e.g. urllib3's "Max retries exceeded
+# with url: /2.0/shared_items?shared_link_password=..."): everything up to a separator, a space,
+# a quote or a closing parenthesis.
+_QUERY_VALUE = re.compile(r"([?&;][^=&;?#\s'\"()]+=)[^&;#\s'\"()]+")
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the value of every URL query parameter in it masked (names kept)."""
+    return _QUERY_VALUE.sub(rf"\1{_MASK}", text)
+
+
+def sanitized_cause(exc: requests.RequestException) -> requests.RequestException | None:
+    """A stand-in for ``exc`` to chain (``raise ... from``): the same class and message (query
+    values masked), without the request and response it carried, whose headers and bodies hold
+    credentials (``Authorization``, ``client_secret=...&assertion=...``). None if it cannot be
+    rebuilt."""
+    try:
+        return type(exc)(redact_query(str(exc)))
+    except Exception:  # noqa: BLE001 - an exception class with another signature: chain nothing
+        return None
+
+
 def transport_error(exc: requests.RequestException, method: str, url: str) -> TransportError:
     """A :class:`TransportError` for a failed request; TLS and URL errors are not retryable."""
     tls = isinstance(exc, requests.exceptions.SSLError)
@@ -174,7 +198,7 @@ def transport_error(exc: requests.RequestException, method: str, url: str) -> Tr
         | requests.exceptions.ChunkedEncodingError
         | requests.exceptions.ContentDecodingError,
     )
-    reason = _snippet(str(exc)) or "no details"
+    reason = _snippet(redact_query(str(exc))) or "no details"
     remedy = remedies.TLS if tls else remedies.NETWORK
     hint = ""
     if tls:

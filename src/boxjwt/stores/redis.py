@@ -62,6 +62,7 @@ except ImportError as exc:
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from boxjwt._scrub import scrubbed
 from boxjwt._store import MemoryTokenStore
 from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken
 from boxjwt.exceptions import ConfigurationError, TokenStoreError, TokenStoreFallbackWarning
@@ -119,16 +120,19 @@ def _wrong_type(exc: redis.RedisError) -> bool:
 
 
 def _fernet(key: bytes | str | Sequence[bytes | str]) -> MultiFernet:
+    """The cipher for ``key`` (one Fernet key or a list); refusals keep the key out of the
+    error (no chained cause; the frames are cleared by the caller's ``@scrubbed``)."""
     keys: Sequence[bytes | str] = [key] if isinstance(key, bytes | str) else key
     if not keys:
         raise ConfigurationError("encryption_key is empty: pass Fernet.generate_key()")
     try:
         return MultiFernet([Fernet(k) for k in keys])
     except (ValueError, TypeError):
-        raise ConfigurationError(
-            "encryption_key must be a Fernet key (32 url-safe base64-encoded bytes, as made by "
-            "cryptography.fernet.Fernet.generate_key()) or a list of them"
-        ) from None
+        pass
+    raise ConfigurationError(
+        "encryption_key must be a Fernet key (32 url-safe base64-encoded bytes, as made by "
+        "cryptography.fernet.Fernet.generate_key()) or a list of them"
+    )
 
 
 class RedisTokenStore:
@@ -169,6 +173,7 @@ class RedisTokenStore:
     encrypted with another key) are treated as missing, and replaced by the next refresh.
     """
 
+    @scrubbed
     def __init__(
         self,
         client: redis.Redis,
