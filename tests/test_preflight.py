@@ -482,8 +482,8 @@ def test_missing_key_file(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize(
     ("content", "fix"),
     [
-        ("{not json", "exactly as Box downloads it"),
-        ('{"boxAppSettings": {}}', "exactly as Box downloads it"),
+        ("{not json", "exactly as downloaded"),
+        ('{"boxAppSettings": {}}', "Download the config again"),
     ],
 )
 def test_unparseable_key_file(
@@ -505,7 +505,7 @@ def test_unreadable_key_file(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:
     parse = report[CheckId.KEYFILE_PARSE]
     assert parse.failed
     assert "directory" in parse.message
-    assert "readable" in (parse.remediation or "")
+    assert "path of the file itself" in (parse.remediation or "")
 
 
 @pytest.mark.parametrize("enterprise_id", ["0", "abc", True, None])
@@ -624,7 +624,7 @@ def test_corrupt_pem(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:
     report = check(emu, path)
     decrypt = report[CheckId.KEYFILE_DECRYPT]
     assert decrypt.failed
-    assert "damaged on its way here" in (decrypt.remediation or "")
+    assert "the copy is damaged" in (decrypt.remediation or "")
 
 
 def test_weak_and_foreign_keys(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:

@@ -27,6 +27,17 @@ __all__ = [
 # --------------------------------------------------------------------------- key file
 
 _FIX = " Fix: "
+#: How a message introduces its fix: after a space, or on a line of its own.
+_FIX_SEPARATORS = (_FIX, "\nFix: ")
+
+
+def _split_fix(message: str) -> tuple[str, str, str]:
+    """(problem, separator, fix) at the first separator of :data:`_FIX_SEPARATORS`."""
+    found = [(message.find(sep), sep) for sep in _FIX_SEPARATORS if sep in message]
+    if not found:
+        return message, "", ""
+    at, sep = min(found)
+    return message[:at], sep, message[at + len(sep) :]
 
 
 class KeyFileError(BoxJWTError, ValueError):
@@ -36,7 +47,8 @@ class KeyFileError(BoxJWTError, ValueError):
     and ``field`` the JSON path at fault (e.g. ``"boxAppSettings.appAuth.passphrase"``), when
     known. ``problem`` is the message without its fix; ``remedy`` the fix. Given a ``remedy=``,
     the message becomes ``"<message> Fix: <remedy>"``; given a message that already ends with
-    ``" Fix: ..."``, that part is the remedy; otherwise the class's remedy applies.
+    ``" Fix: ..."`` (or a last line ``"Fix: ..."``), that part is the remedy; otherwise the
+    class's remedy applies.
     """
 
     remedy = remedies.KEYFILE_DEFAULT
@@ -49,7 +61,7 @@ class KeyFileError(BoxJWTError, ValueError):
         field: str | None = None,
         remedy: str | None = None,
     ):
-        problem, said, fix = message.partition(_FIX)
+        problem, said, fix = _split_fix(message)
         if remedy is not None:
             if not said:
                 message = f"{message}{_FIX}{remedy}"

@@ -45,6 +45,7 @@ package's other names with ``from boxjwt.preflight import ...``.
 
 from __future__ import annotations
 
+from boxjwt._remedies import REAUTHORIZE_HINT
 from boxjwt.preflight._api import DEFAULT_CONCURRENCY, DEFAULT_RETRY, DEFAULT_TIMEOUT, preflight
 from boxjwt.preflight._local import (
     CLOCK_FAIL_AHEAD_SECONDS,
@@ -63,7 +64,6 @@ from boxjwt.preflight._model import (
     report_schema,
 )
 from boxjwt.preflight._render import render_text
-from boxjwt.preflight._texts import REAUTHORIZE_HINT
 
 __all__ = [
     "CLOCK_FAIL_AHEAD_SECONDS",

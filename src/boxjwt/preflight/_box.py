@@ -12,8 +12,17 @@ from typing import Any, Final
 
 import attrs
 
+from boxjwt._http import opt_str
 from boxjwt._keyfile import KeyFile
-from boxjwt._token_endpoint import opt_str
+from boxjwt._remedies import (
+    FIX_ACCESS_LEVEL,
+    FIX_ENTERPRISE_PROPERTIES,
+    FIX_MANAGE_GROUPS,
+    FIX_MANAGE_USERS,
+    FIX_READ,
+    FIX_WRITE,
+    NETWORK,
+)
 from boxjwt.exceptions import (
     InsufficientScopeError,
     NotFoundError,
@@ -24,15 +33,8 @@ from boxjwt.preflight._client import Answer, BoxClient, token_evidence
 from boxjwt.preflight._model import CheckEvidence
 from boxjwt.preflight._outcome import Learned, Outcome, failed, passed, warned
 from boxjwt.preflight._texts import (
-    FIX_ACCESS,
-    FIX_ENTERPRISE_PROPERTIES,
-    FIX_GROUPS,
     FIX_IDENTITY_NOT_SERVICE_ACCOUNT,
     FIX_IDENTITY_OTHER_ENTERPRISE,
-    FIX_MANAGE_USERS,
-    FIX_NETWORK,
-    FIX_READ,
-    FIX_WRITE,
     fallback_fix,
     token_failure,
 )
@@ -106,7 +108,7 @@ def check_identity(ctx: BoxContext) -> Outcome:
     user = BoxUser.parse(data)
     if data is None or user is None:
         evidence = [answer.evidence]
-        return failed("Box did not return the token's user.", FIX_NETWORK, evidence=evidence)
+        return failed("Box did not return the token's user.", NETWORK, evidence=evidence)
     enterprise = data.get("enterprise")
     theirs = opt_str(enterprise.get("id")) if isinstance(enterprise, Mapping) else None
     ours = ctx.keyfile.enterprise_id
@@ -177,7 +179,7 @@ def check_access(listing: UserListing) -> Outcome:
         f"The user list holds no managed user ({app_users} app user(s) only), yet every "
         "enterprise has at least its primary admin: the app runs with App Access Only, so it "
         "can neither see nor act as the enterprise's users.",
-        FIX_ACCESS,
+        FIX_ACCESS_LEVEL,
         evidence=listing.evidence,
     )
 
@@ -231,7 +233,7 @@ MANAGE_GROUPS: Final = ScopeProbe(
     path="/groups",
     params={"limit": "1"},
     what="listing groups (GET /2.0/groups)",
-    fix=FIX_GROUPS,
+    fix=FIX_MANAGE_GROUPS,
     optional=True,
 )
 ENTERPRISE_PROPERTIES: Final = ScopeProbe(

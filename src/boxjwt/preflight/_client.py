@@ -17,12 +17,12 @@ import attrs
 import requests
 
 from boxjwt._authenticator import JWTAuthenticator
+from boxjwt._http import get_header, json_object, server_time
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
 from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore
 from boxjwt._token import AccessToken
-from boxjwt._token_endpoint import get_header, server_time
 from boxjwt.exceptions import APIError, TokenExchangeError, TransportError
 from boxjwt.preflight._model import CheckEvidence
 
@@ -122,16 +122,6 @@ def token_evidence(subject: str, exc: TokenExchangeError | TransportError) -> Ch
     return CheckEvidence(request=request, error_description=str(exc))
 
 
-def _json_object(response: requests.Response) -> Mapping[str, Any] | None:
-    if response.status_code != 200:
-        return None
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 class BoxClient:
     """A private authenticator (fresh token cache) and the sessions of one preflight run."""
 
@@ -221,7 +211,8 @@ class BoxClient:
             status_code=response.status_code,
             request_id=get_header(response.headers, "box-request-id"),
         )
-        return Answer(evidence, response.status_code, _json_object(response))
+        data = json_object(response.text) if response.status_code == 200 else None
+        return Answer(evidence, response.status_code, data)
 
     def close(self) -> None:
         """Close the connection pool and the token session."""

@@ -19,6 +19,10 @@ import attrs
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
 from boxjwt._keyfile import KeyFile
 from boxjwt._private_key import collect_warnings
+from boxjwt._remedies import (
+    CLOCK,
+    ENTERPRISE_ID,
+)
 from boxjwt._secret import Secret
 from boxjwt.exceptions import (
     EnterpriseIDCoercedWarning,
@@ -30,13 +34,10 @@ from boxjwt.exceptions import (
 from boxjwt.preflight._model import CheckStatus
 from boxjwt.preflight._outcome import Outcome, failed, passed, skipped, warned
 from boxjwt.preflight._texts import (
-    FIX_CLOCK,
-    FIX_ENTERPRISE_ID,
     FIX_UNENCRYPTED_KEY,
     fix_integer_enterprise_id,
     fix_permissions,
-    keyfile_fix,
-    keyfile_message,
+    keyfile_problem,
 )
 
 __all__ = [
@@ -78,8 +79,8 @@ class Problem:
 
     @classmethod
     def of(cls, exc: KeyFileError) -> Problem:
-        """The problem a key-file error describes."""
-        return cls(keyfile_message(exc), keyfile_fix(exc))
+        """The problem a key-file error describes, and the error's remedy."""
+        return cls(*keyfile_problem(exc))
 
 
 @attrs.frozen
@@ -138,7 +139,7 @@ def load_keyfile(keyfile: KeyFileArg, passphrase: Passphrase, private_key_path: 
             exc.problems and all(p == "enterpriseID" for p, _ in exc.problems)
         ):
             return attrs.evolve(base, parse_problem=Problem.of(exc))
-        bad_id = Problem(keyfile_message(exc), FIX_ENTERPRISE_ID)
+        bad_id = Problem(exc.problem, ENTERPRISE_ID)
         key = _key_despite_enterprise_id(path, passphrase, private_key_path)
         return attrs.evolve(base, eid_problem=bad_id, key=key)
     except PrivateKeyError as exc:
@@ -291,9 +292,7 @@ def check_clock(ctx: ClockContext) -> Outcome:
         note = ""
         if ctx.corrected:
             note = " boxjwt corrected for it this time, but other tools will fail."
-        return failed(f"{measured}: {consequence}, and Box refuses them.{note}", FIX_CLOCK)
+        return failed(f"{measured}: {consequence}, and Box refuses them.{note}", CLOCK)
     if seconds >= CLOCK_WARN_SECONDS:
-        return warned(
-            f"{measured}: close to breaking assertions (Box allows 60 s of exp).", FIX_CLOCK
-        )
+        return warned(f"{measured}: close to breaking assertions (Box allows 60 s of exp).", CLOCK)
     return passed(f"{measured}, within {CLOCK_WARN_SECONDS:.0f} s.")

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import attrs
 
-from boxjwt._token_endpoint import opt_str
+from boxjwt._http import opt_str
+from boxjwt._remedies import (
+    FIX_AS_USER,
+    FIX_USER_TOKENS,
+)
 from boxjwt.exceptions import (
     AccessDeniedError,
     InsufficientScopeError,
@@ -22,11 +26,9 @@ from boxjwt.preflight._client import token_evidence
 from boxjwt.preflight._model import CheckEvidence
 from boxjwt.preflight._outcome import Learned, Outcome, failed, passed, skipped, warned
 from boxjwt.preflight._texts import (
-    FIX_AS_USER,
     FIX_AS_USER_DENIED,
     FIX_PROBE_USER,
     FIX_UNKNOWN_PROBE_USER,
-    FIX_USER_TOKENS,
     token_failure,
 )
 from boxjwt.preflight._users import BoxUser, ProbeUser, UserListing

@@ -8,7 +8,7 @@ from typing import Final
 
 import attrs
 
-from boxjwt._token_endpoint import opt_str
+from boxjwt._http import opt_str
 from boxjwt.preflight._model import CheckEvidence, UserRef
 
 __all__ = ["BoxUser", "ProbeUser", "UserListing"]
