@@ -1,18 +1,21 @@
 """A tiny HTTP server for tests: records what it receives, answers what it is told.
 
 Plays "another host" (where Box credentials must never arrive) and, with scripted answers,
-any error shape a test needs. Real HTTP over loopback; nothing is mocked.
+any error shape a test needs; with raw answers (:class:`Trickle`, :class:`Flood`) a hostile
+server that trickles its answer byte by byte or floods a huge body. Real HTTP over loopback;
+nothing is mocked.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Answer:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | str | Mapping[str, Any] = b'{"ok": true}'
+    #: When set, writes the whole raw answer (status line included) instead; the connection
+    #: is closed afterwards.
+    raw: Callable[[BinaryIO], None] | None = None
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -77,6 +83,10 @@ class RecordingServer:
                     body,
                 )
                 answer = owner._next(record)
+                if answer.raw is not None:
+                    self.close_connection = True
+                    answer.raw(self.wfile)
+                    return
                 payload = answer.encoded()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -126,3 +136,85 @@ def recording_server() -> Iterator[RecordingServer]:
     """A started :class:`RecordingServer`, stopped afterwards."""
     with RecordingServer() as server:
         yield server
+
+
+class Trickle:
+    """A raw answer written one byte every ``interval`` seconds, up to ``limit`` bytes.
+
+    ``head`` is written whole first, then ``tail`` byte by byte: ``part="status"`` trickles
+    the status line, ``part="headers"`` the headers and ``part="body"`` the body (after headers
+    promising it). ``trickled`` counts the bytes trickled before the client hung up. A client
+    that waits for all ``limit`` bytes gets a complete answer with ``body`` (except for
+    ``"status"``): a slow but correct server.
+    """
+
+    def __init__(
+        self,
+        *,
+        part: str = "body",
+        interval: float = 0.02,
+        limit: int = 400,
+        status: int = 200,
+        body: bytes = b'{"access_token": "T", "expires_in": 3600}',
+    ) -> None:
+        self.interval = interval
+        self.limit = limit
+        self.trickled = 0
+        self.finished = threading.Event()
+        padding = b" " * limit
+        if part == "status":
+            self.head = b"HTTP/1.1 "
+            self.tail = padding  # never a complete status line
+        elif part == "headers":
+            self.head = f"HTTP/1.1 {status} X\r\nX-Slow: ".encode()
+            self.tail = padding + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        else:
+            self.head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (
+                status,
+                limit + len(body),
+            )
+            self.tail = padding + body
+
+    def __call__(self, out: BinaryIO) -> None:
+        try:
+            out.write(self.head)
+            for i in range(len(self.tail)):
+                if i < self.limit:
+                    time.sleep(self.interval)
+                    self.trickled += 1
+                    out.write(self.tail[i : i + 1])
+                else:
+                    out.write(self.tail[i:])
+                    break
+        except OSError:
+            pass  # the client hung up: what we wanted
+        finally:
+            self.finished.set()
+
+
+class Flood:
+    """A raw answer with a huge body (``size`` bytes, ``Content-Length`` given), written as fast
+    as the client takes it. ``sent`` counts body bytes the socket accepted before the client
+    hung up (the kernel's buffers included)."""
+
+    def __init__(self, *, status: int = 400, size: int = 64 * 1024 * 1024) -> None:
+        self.status = status
+        self.size = size
+        self.sent = 0
+        self.finished = threading.Event()
+
+    def __call__(self, out: BinaryIO) -> None:
+        chunk = b'{"error": "' + b"a" * (64 * 1024 - 11)
+        try:
+            out.write(
+                b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % (self.status, self.size)
+            )
+            while self.sent < self.size:
+                piece = chunk[: self.size - self.sent]
+                out.write(piece)
+                self.sent += len(piece)
+        except OSError:
+            pass  # the client hung up: what we wanted
+        finally:
+            self.finished.set()

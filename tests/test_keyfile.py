@@ -827,6 +827,35 @@ def test_a_file_swapped_for_a_fifo_while_opening_is_refused(
     assert "named pipe (FIFO) (it changed while being opened)" in str(exc)
 
 
+def test_a_file_larger_than_its_reported_size_is_read_only_up_to_the_limit(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files whose size says nothing (procfs reports 0) are still read at most 1 MiB + 1."""
+    big = write(tmp_path / "big.json", b" " * (3 * MiB))
+    real_fstat = os.fstat
+
+    def zero_size(fd: int) -> Any:
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 0, *st[7:]))
+
+    monkeypatch.setattr(os, "fstat", zero_size)
+    with pytest.raises(KeyFileTooLargeError, match="over 1048576 bytes"):
+        KeyFile.from_file(big)
+
+
+def test_a_read_error_is_not_readable(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "key.json", "{}")
+
+    def eio(fd: int, n: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "read", eio)
+    with pytest.raises(KeyFileNotReadableError, match=r"cannot be read \(Input/output error\)"):
+        KeyFile.from_file(path)
+
+
 def test_every_field_problem_is_reported_at_once(keys: Keys) -> None:
     data = {
         "boxAppSettings": {"clientID": 7, "appAuth": {"privateKey": 3, "passphrase": []}},

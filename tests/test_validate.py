@@ -90,6 +90,7 @@ def test_accepted_urls(url: str) -> None:
         ("https://-bad.example", "no valid host"),
         ("https://a%62.example", "no valid host"),
         ("https://[::zz]", "not a valid URL|no valid host"),
+        ("https://[v1.fe]", "no valid host"),  # IPvFuture: urllib accepts it, urllib3 not
         ("https://:443", "no valid host"),
         ("https://" + "a" * 3000 + ".example", "characters long"),
         ("file:///etc/passwd", "http\\(s\\) URL"),

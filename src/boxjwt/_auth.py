@@ -17,7 +17,6 @@ credential layer of :class:`~boxjwt.AsUserSession`. It owns four rules:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import warnings
@@ -29,7 +28,9 @@ import requests
 import requests.auth
 
 from boxjwt._authenticator import JWTAuthenticator
+from boxjwt._bounded import read_at_most
 from boxjwt._errors import _safe_url
+from boxjwt._http import ERROR_READ_BYTES
 from boxjwt._token_endpoint import get_header
 from boxjwt._validate import describe, validate_user_id
 from boxjwt.exceptions import ConfigurationError
@@ -123,10 +124,11 @@ def sent_token(response: requests.Response) -> AccessToken | None:
 
 
 def discard(response: requests.Response) -> None:
-    """Read what is left of ``response`` (so its connection can be reused) and close it."""
-    with contextlib.suppress(requests.RequestException):
-        response.content  # noqa: B018
-    response.close()
+    """Read what is left of ``response`` (so its connection can be reused) and close it.
+
+    At most 64 KiB are read: a longer body closes the connection instead.
+    """
+    read_at_most(response, ERROR_READ_BYTES)
 
 
 # --------------------------------------------------------------------------- who acts

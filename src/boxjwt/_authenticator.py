@@ -15,6 +15,8 @@ import attrs
 import requests
 
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, AssertionBuilder
+from boxjwt._bounded import mount_bounded_adapters
+from boxjwt._http import TOKEN_LIMITS, TOKEN_TIMEOUT, ReadLimits
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._scrub import scrub, scrubbed
@@ -22,7 +24,13 @@ from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import AccessToken, SubjectType, subject_key
 from boxjwt._token_endpoint import TokenEndpoint, TokenResult, server_time
-from boxjwt._validate import validate_number, validate_timeout, validate_url, validate_user_id
+from boxjwt._validate import (
+    MAX_TIMEOUT,
+    validate_number,
+    validate_timeout,
+    validate_url,
+    validate_user_id,
+)
 from boxjwt.exceptions import (
     AssertionExpError,
     BoxJWTError,
@@ -51,7 +59,7 @@ DEFAULT_UPLOAD_URL: Final = "https://upload.box.com/api/2.0"
 #: Refresh this long before expiry (bounded to half a token's lifetime).
 DEFAULT_REFRESH_MARGIN: Final = 300.0
 #: (connect, read) seconds for each ``/oauth2/*`` request.
-DEFAULT_TIMEOUT: Final = (10.0, 30.0)
+DEFAULT_TIMEOUT: Final = TOKEN_TIMEOUT
 DEFAULT_MAX_USER_TOKENS: Final = 10_000
 #: A token kept past its refresh point is still used, when a refresh fails transiently,
 #: while it has at least this many seconds left.
@@ -113,9 +121,15 @@ class JWTAuthenticator:
     ``MAX_TOKEN_LIFETIME``): a server cannot make a token fresh forever, nor force an exchange
     per call.
 
+    ``timeout`` is each ``/oauth2/*`` request's ``(connect, read)`` seconds (the read timeout
+    bounds each wait for the next bytes); ``deadline`` bounds the whole answer, from its status
+    line to its last byte (of which at most 64 KiB are read), so that a server trickling bytes
+    cannot hold a token refresh, and the subject's lock, for longer.
+
     ``clock`` (local Unix seconds) and ``sleep`` are injectable for tests; when given they also
     replace the retry policy's clock and sleeper. ``session`` is the ``requests.Session`` for
-    ``/oauth2/*`` (default: a private one, closed by :meth:`close`). Never follows redirects.
+    ``/oauth2/*`` (default: a private one, closed by :meth:`close`; with a session of yours the
+    deadline is enforced from the answer's first body byte on). Never follows redirects.
     """
 
     def __init__(
@@ -128,6 +142,7 @@ class JWTAuthenticator:
         assertion_lifetime: float = DEFAULT_ASSERTION_LIFETIME,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        deadline: float = TOKEN_LIMITS.deadline,
         retry: RetryPolicy | None = None,
         token_store: TokenStore | None = None,
         max_user_tokens: int = DEFAULT_MAX_USER_TOKENS,
@@ -159,6 +174,7 @@ class JWTAuthenticator:
             self._upload_url = f"{self._base_url}/api/2.0"
         self._refresh_margin = validate_number("refresh_margin", refresh_margin)
         self._timeout = validate_timeout(timeout)
+        self._deadline = validate_number("deadline", deadline, minimum=0.001, maximum=MAX_TIMEOUT)
         self._clock: Callable[[], float] = clock if clock is not None else time.time
 
         policy = retry if retry is not None else RetryPolicy()
@@ -177,13 +193,16 @@ class JWTAuthenticator:
             lifetime=assertion_lifetime,
         )
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = (
+            session if session is not None else mount_bounded_adapters(requests.Session())
+        )
         self._endpoint = TokenEndpoint(
             base_url=self._base_url,
             client_id=keyfile.client_id,
             client_secret=keyfile.client_secret,
             session=self._session,
             timeout=self._timeout,
+            limits=ReadLimits(TOKEN_LIMITS.max_bytes, self._deadline),
             clock=self._clock,
         )
         self._store: TokenStore = (
@@ -247,6 +266,11 @@ class JWTAuthenticator:
     def timeout(self) -> float | tuple[float, float]:
         """The timeout of each ``/oauth2/*`` request."""
         return self._timeout
+
+    @property
+    def deadline(self) -> float:
+        """Seconds within which each whole ``/oauth2/*`` answer must arrive."""
+        return self._deadline
 
     @property
     def retry(self) -> RetryPolicy:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
+from boxjwt._bounded import error_text
 from boxjwt._classify import CallContext, api_class, api_remedy
-from boxjwt._http import get_header, json_object, parse_retry_after
+from boxjwt._http import get_header, json_object, parse_retry_after, safe_url
 from boxjwt._retry import default_retry_after
 from boxjwt._token_endpoint import token_error_from_response
 from boxjwt.exceptions import BoxJWTError
@@ -57,12 +57,8 @@ def retry_after_of(outcome: object) -> float | None:
     return default_retry_after(outcome)
 
 
-def _safe_url(url: str | None) -> str | None:
-    """The URL without its query string (which may carry shared-link passwords)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path
+#: The old private name, still imported by other modules until they use boxjwt._http.
+_safe_url = safe_url
 
 
 def _text(where: str, status: int, code: str | None, said: str | None) -> str:
@@ -87,14 +83,14 @@ def api_error_from_response(
     """
     status = response.status_code
     headers = dict(response.headers)
-    body = response.text
+    body = error_text(response)  # at most 64 KiB read; the exception keeps at most 4 KiB
     data = json_object(body)
     if data is not None and "error" in data and data.get("type") != "error":
         return token_error_from_response(response)
 
     request: Any = getattr(response, "request", None)  # None on a hand-made Response
     method = request.method if request is not None else None
-    url = _safe_url(response.url or (request.url if request is not None else None))
+    url = safe_url(response.url or (request.url if request is not None else None))
     where = f"{method} {url}" if method else (url or "request")
     request_id = get_header(headers, "box-request-id")
     help_url = context_info = None

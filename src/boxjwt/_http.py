@@ -1,8 +1,11 @@
-"""What Box's answers look like on the wire: headers, JSON objects, HTTP dates, Retry-After.
+"""What Box's answers look like on the wire: headers, JSON objects, HTTP dates, Retry-After;
+and how long and how much of them we wait for and read.
 
 Pure functions over plain values (a headers mapping, a body's text), free of ``requests``, so
 that every transport (the ``requests`` one today, an asyncio one later) reads answers the same
-way. This is the one place HTTP dates are parsed.
+way. This is the one place HTTP dates are parsed, and the one place where the timeouts, total
+deadlines and size caps of each purpose are named (the ``requests`` transport enforces them in
+:mod:`boxjwt._bounded`).
 """
 
 from __future__ import annotations
@@ -12,16 +15,70 @@ import math
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import attrs
 
 __all__ = [
+    "API_TIMEOUT",
+    "ERROR_READ_BYTES",
+    "PREFLIGHT_DEADLINE",
+    "PREFLIGHT_LIMITS",
+    "PREFLIGHT_MAX_BYTES",
+    "PREFLIGHT_TIMEOUT",
+    "TOKEN_DEADLINE",
+    "TOKEN_LIMITS",
+    "TOKEN_MAX_BYTES",
+    "TOKEN_TIMEOUT",
+    "ReadLimits",
     "get_header",
     "json_object",
     "opt_str",
     "parse_http_date",
     "parse_retry_after",
+    "safe_url",
     "server_time",
 ]
+
+# --------------------------------------------------------------------------- limits, per purpose
+
+#: ``(connect, read)`` seconds of each ``/oauth2/*`` request (token exchange, revocation).
+TOKEN_TIMEOUT: Final = (10.0, 30.0)
+#: ``(connect, read)`` seconds of each API call an :class:`~boxjwt.AsUserSession` makes
+#: without a timeout of its own (generous: it also serves uploads and downloads).
+API_TIMEOUT: Final = (10.0, 60.0)
+#: ``(connect, read)`` seconds of each preflight probe.
+PREFLIGHT_TIMEOUT: Final = (5.0, 20.0)
+
+#: Seconds within which a whole ``/oauth2/*`` answer (status line to last byte) must arrive:
+#: a read timeout bounds only each wait for the next bytes, so a trickling server defeats it.
+TOKEN_DEADLINE: Final = 60.0
+#: The most of a token endpoint answer that is read (Box's are well under 2 KiB).
+TOKEN_MAX_BYTES: Final = 64 * 1024
+#: Seconds within which a whole answer to a preflight probe must arrive.
+PREFLIGHT_DEADLINE: Final = 30.0
+#: The most of a preflight probe's answer that is read (a page of users: a few hundred KiB).
+PREFLIGHT_MAX_BYTES: Final = 1024 * 1024
+#: The most of an error answer's body that is read when it has not been read yet (an error
+#: keeps at most ``boxjwt.exceptions.MAX_ERROR_BODY`` characters of it).
+ERROR_READ_BYTES: Final = 64 * 1024
+
+
+@attrs.frozen
+class ReadLimits:
+    """Limits on reading one answer: at most ``max_bytes`` of its body, all of it (status line
+    to last byte) within ``deadline`` seconds."""
+
+    max_bytes: int
+    deadline: float
+
+
+TOKEN_LIMITS: Final = ReadLimits(TOKEN_MAX_BYTES, TOKEN_DEADLINE)
+PREFLIGHT_LIMITS: Final = ReadLimits(PREFLIGHT_MAX_BYTES, PREFLIGHT_DEADLINE)
+
+
+# --------------------------------------------------------------------------- reading answers
 
 
 def get_header(headers: Mapping[str, str], name: str) -> str | None:
@@ -68,6 +125,23 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     seconds = when.timestamp()
     return seconds if math.isfinite(seconds) else None
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` fit for a message or a log: no userinfo, query string or fragment.
+
+    (A query may carry a shared-link password; userinfo, a password.)
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    if not parts.scheme:
+        return parts.path
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 def server_time(headers: Mapping[str, str]) -> float | None:

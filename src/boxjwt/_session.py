@@ -43,8 +43,10 @@ from boxjwt._auth import (
     sent_token,
 )
 from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
+from boxjwt._bounded import error_text
 from boxjwt._classify import retryable_response
 from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
+from boxjwt._http import API_TIMEOUT
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._scrub import scrub
 from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
@@ -59,7 +61,7 @@ __all__ = ["DEFAULT_SESSION_TIMEOUT", "IDEMPOTENT_METHODS", "AsUserSession", "Se
 logger = logging.getLogger("boxjwt")
 
 #: (connect, read) seconds applied to every request that does not pass its own timeout.
-DEFAULT_SESSION_TIMEOUT: Final = (10.0, 60.0)
+DEFAULT_SESSION_TIMEOUT: Final = API_TIMEOUT
 
 #: Methods retried after a 5xx, a 202 + ``Retry-After`` or a connection failure.
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -446,7 +448,10 @@ class AsUserSession(requests.Session):
             if rewind is None or sent_token(response) is None:
                 return False  # not replayable, or answered by a host that is not Box
             return retryable_response(
-                response.status_code, response.headers, lambda: response.text, idempotent=idempotent
+                response.status_code,
+                response.headers,
+                lambda: error_text(response),
+                idempotent=idempotent,
             )
 
         def on_retry(event: RetryEvent) -> None:

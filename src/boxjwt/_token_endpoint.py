@@ -18,8 +18,17 @@ import attrs
 import requests
 
 from boxjwt import _remedies as remedies
+from boxjwt._bounded import bounded_request, was_truncated
 from boxjwt._classify import MAX_DESCRIPTION, token_class
-from boxjwt._http import get_header, json_object, opt_str, parse_retry_after, server_time
+from boxjwt._http import (
+    TOKEN_LIMITS,
+    ReadLimits,
+    get_header,
+    json_object,
+    opt_str,
+    parse_retry_after,
+    server_time,
+)
 from boxjwt._secret import Secret
 from boxjwt._token import (
     MAX_TOKEN_LIFETIME,
@@ -234,7 +243,9 @@ class TokenEndpoint:
     """Box's ``/oauth2/*`` endpoints, spoken to over a dedicated session.
 
     Never follows redirects; every failure becomes a boxjwt exception (see :func:`classify`).
-    ``clock`` gives local Unix seconds for ``issued_at`` / ``expires_at``.
+    ``clock`` gives local Unix seconds for ``issued_at`` / ``expires_at``. Each answer must
+    arrive whole within ``limits.deadline`` seconds, and at most ``limits.max_bytes`` of it
+    are read (:func:`boxjwt._bounded.bounded_request`).
     """
 
     base_url: str
@@ -243,6 +254,7 @@ class TokenEndpoint:
     session: requests.Session = attrs.field(repr=False)
     timeout: float | tuple[float, float]
     clock: Callable[[], float] = attrs.field(repr=False)
+    limits: ReadLimits = TOKEN_LIMITS
 
     @property
     def token_url(self) -> str:
@@ -258,10 +270,13 @@ class TokenEndpoint:
         self, url: str, data: Mapping[str, str], *, context: str, redact: Sequence[str]
     ) -> requests.Response:
         try:
-            response = self.session.post(
+            response = bounded_request(
+                self.session,
+                "POST",
                 url,
+                limits=self.limits,
                 data=dict(data),
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json", "Accept-Encoding": "identity"},
                 timeout=self.timeout,
                 allow_redirects=False,
             )
@@ -287,11 +302,12 @@ class TokenEndpoint:
         value = data.get("access_token") if data else None
         lifetime = _lifetime(data.get("expires_in") if data else None)
         if data is None or not isinstance(value, str) or not value or lifetime is None:
-            missing = (
-                "not a JSON object"
-                if data is None
-                else "no access_token, or expires_in is not a finite number of seconds above 0"
-            )
+            if was_truncated(response):
+                missing = f"over {self.limits.max_bytes} bytes: not a token answer"
+            elif data is None:
+                missing = "not a JSON object"
+            else:
+                missing = "no access_token, or expires_in is not a finite number of seconds above 0"
             message = (
                 f"Box's answer to {context} is unreadable (HTTP {response.status_code}, {missing})."
             )

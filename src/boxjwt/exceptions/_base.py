@@ -24,8 +24,9 @@ __all__ = [
     "TransportError",
 ]
 
-#: At most this many characters of an answer's body are kept on an exception.
-MAX_ERROR_BODY = 64 * 1024
+#: At most this many characters of an answer's body are kept on an exception (Box's error
+#: bodies are well under 1 KiB; a server cannot make an exception hold megabytes).
+MAX_ERROR_BODY = 4 * 1024
 
 
 class BoxJWTError(Exception):
@@ -61,7 +62,7 @@ class ResponseError(BoxJWTError):
     Attributes: ``status_code`` (None when there was no HTTP answer), ``code`` (Box's error
     code: the OAuth ``error``, the JSON ``code`` or the ``WWW-Authenticate`` ``error``; also
     readable as ``error``), ``request_id`` (for Box Support), ``body`` (the raw text, at most
-    64 KiB of it; ``body_truncated`` says whether more was cut),
+    4 KiB of it; ``body_truncated`` says whether more was cut),
     ``headers`` and ``retry_after`` (seconds Box asked to wait, else None).
     """
 
