@@ -52,7 +52,7 @@ class _StallingSession(requests.Session):
         super().__init__()
         self._notify = notify
 
-    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # post() calls it too
         self._notify()
         threading.Event().wait()  # until SIGKILL
         raise AssertionError("unreachable")  # pragma: no cover
