@@ -380,6 +380,12 @@ def test_the_watchdog_fires_in_deadline_order_and_skips_cancelled_watches() -> N
         assert not cancelled.fired
         assert not late.fired
         early.fire()  # firing twice is harmless
+        # The far-future watch (beyond threading.TIMEOUT_MAX) did not kill the thread:
+        again_left, again_right = socket.socketpair()
+        with again_left, again_right:
+            dog.add(_Watch(0.0, again_left))
+            again_left.settimeout(30)
+            assert again_left.recv(1) == b""
         late.cancel()
     finally:
         left.close()

@@ -159,7 +159,7 @@ class _Watchdog:
                 while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
                     heapq.heappop(self._heap)[2].fire()
                 timeout = self._heap[0][0] - now if self._heap else None
-                self._cond.wait(timeout)
+                self._cond.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX))
 
 
 _watchdog = _Watchdog()
