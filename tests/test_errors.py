@@ -7,13 +7,21 @@ responses are fetched with plain ``requests`` so the parser sees real ``requests
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from boxjwt import AsUserSession, JWTAuthenticator, RetryPolicy, exceptions, raise_for_box_error
+from boxjwt import (
+    AsUserSession,
+    JWTAuthenticator,
+    KeyFile,
+    RetryPolicy,
+    exceptions,
+    raise_for_box_error,
+)
 from boxjwt import _remedies as remedies
 from boxjwt._errors import api_error_from_response, parse_www_authenticate
 from boxjwt._token_endpoint import transport_error
@@ -25,13 +33,20 @@ from boxjwt.exceptions import (
     BoxJWTError,
     ConfigurationError,
     ConflictError,
+    EnterpriseIDError,
     FileSizeLimitExceededError,
     ForbiddenByPolicyError,
     InsufficientScopeError,
+    InvalidPEMError,
     InvalidTokenError,
     KeyFileError,
+    KeyFileFieldError,
+    KeyFileJSONError,
+    KeyFileNotFoundError,
+    KeyFileNotReadableError,
     NotFoundError,
     PassphraseRequiredError,
+    PrivateKeyMissingError,
     RateLimitExceededError,
     ResponseError,
     ServerAPIError,
@@ -434,8 +449,11 @@ def test_keyfile_errors_split_problem_and_remedy() -> None:
     given = PassphraseRequiredError("no passphrase.", remedy=remedies.PASSPHRASE)
     assert str(given) == f"no passphrase. Fix: {remedies.PASSPHRASE}"
     assert (given.problem, given.remedy) == ("no passphrase.", remedies.PASSPHRASE)
-    both = KeyFileError("bad. Fix: the message's fix.", remedy="a more precise fix")
-    assert (str(both), both.remedy) == ("bad. Fix: the message's fix.", "a more precise fix")
+    both = KeyFileError("bad.\nFix: the fix.", remedy="the fix.")
+    assert (str(both), both.problem, both.remedy) == ("bad.\nFix: the fix.", "bad.", "the fix.")
+    odd = KeyFileError("'a Fix: b.json' does not exist.", remedy="check the path.")
+    assert str(odd) == "'a Fix: b.json' does not exist. Fix: check the path."
+    assert (odd.problem, odd.remedy) == ("'a Fix: b.json' does not exist.", "check the path.")
     default = WrongPassphraseError("wrong passphrase.")
     assert (default.problem, default.remedy) == ("wrong passphrase.", remedies.PASSPHRASE)
     assert str(default) == "wrong passphrase."
@@ -550,3 +568,38 @@ def test_404_as_the_service_account_says_to_act_as_the_owner(
                 acting.get("/2.0/folders/123")
             assert as_user.value.remedy == remedies.NOT_FOUND
             assert "for_user" not in str(as_user.value)
+
+
+def _config(**app_auth: str) -> dict[str, Any]:
+    auth = {"publicKeyID": "kid1", "privateKey": "not a key", "passphrase": "", **app_auth}
+    return {
+        "boxAppSettings": {"clientID": "cid", "clientSecret": "sec", "appAuth": auth},
+        "enterpriseID": "123",
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "cls"),
+    [
+        (lambda tmp: KeyFile.from_file(tmp / "missing.json"), KeyFileNotFoundError),
+        (KeyFile.from_file, KeyFileNotReadableError),
+        (lambda tmp: KeyFile.from_json("{"), KeyFileJSONError),
+        (lambda tmp: KeyFile.from_json("[]"), KeyFileJSONError),
+        (lambda tmp: KeyFile.from_dict({"boxAppSettings": {}}), KeyFileFieldError),
+        (lambda tmp: KeyFile.from_env(environ={}), KeyFileError),
+        (lambda tmp: KeyFile.from_dict({**_config(), "enterpriseID": "0"}), EnterpriseIDError),
+        (lambda tmp: KeyFile.from_dict(_config()), InvalidPEMError),
+        (lambda tmp: KeyFile.from_dict(_config(privateKey="")), PrivateKeyMissingError),
+    ],
+)
+def test_keyfile_errors_end_with_their_remedy(
+    tmp_path: Path, make: Callable[[Path], object], cls: type[KeyFileError]
+) -> None:
+    with pytest.raises(KeyFileError) as info:
+        make(tmp_path)
+    exc = info.value
+    assert type(exc) is cls
+    assert exc.remedy
+    assert str(exc).endswith(f"Fix: {exc.remedy}")
+    assert "Fix:" not in exc.problem
+    assert str(exc).startswith(exc.problem)

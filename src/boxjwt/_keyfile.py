@@ -20,6 +20,7 @@ import attrs
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from boxjwt import _remedies as remedies
 from boxjwt._private_key import LoadedPrivateKey, load_private_key, warn
 from boxjwt._scrub import scrubbed
 from boxjwt._secret import Secret
@@ -61,10 +62,6 @@ _F_PASSPHRASE: Final = "boxAppSettings.appAuth.passphrase"
 _F_ENTERPRISE_ID: Final = "enterpriseID"
 _F_WEBHOOKS: Final = "webhooks"
 
-_FIX_DOWNLOAD: Final = (
-    "Fix: download the config again (Box Developer Console > your app > Configuration > "
-    "App Settings > Download as JSON) or correct these fields."
-)
 
 PassphraseArg = str | bytes | Secret | None
 PathArg = str | os.PathLike[str]
@@ -243,10 +240,9 @@ class KeyFile:
             passphrase_from = _ENV_PASSPHRASE
         if keyfile is not None and config is not None:
             raise KeyFileError(
-                f"Both {_ENV_KEYFILE} and {_ENV_CONFIG} are set, so the config is ambiguous. "
-                f"Fix: unset one of them ({_ENV_KEYFILE} is a path to the config file, "
-                f"{_ENV_CONFIG} the JSON text itself).",
+                f"Both {_ENV_KEYFILE} and {_ENV_CONFIG} are set, so the config is ambiguous.",
                 source="<environment>",
+                remedy=remedies.ENV_AMBIGUOUS,
             )
         if keyfile is not None:
             file_path = pathlib.Path(keyfile)
@@ -270,11 +266,9 @@ class KeyFile:
                 private_key=private_key,
             )
         raise KeyFileError(
-            f"No Box config in the environment: neither {_ENV_KEYFILE} nor {_ENV_CONFIG} is set. "
-            f"Fix: set {_ENV_KEYFILE} to the path of the config file downloaded from the Box "
-            f"Developer Console, or {_ENV_CONFIG} to its JSON text (and {_ENV_PASSPHRASE} to "
-            "override its passphrase if needed).",
+            f"No Box config in the environment: neither {_ENV_KEYFILE} nor {_ENV_CONFIG} is set.",
             source="<environment>",
+            remedy=remedies.ENV_MISSING,
         )
 
 
@@ -327,16 +321,10 @@ def _not_regular(mode: int) -> str | None:
 
 
 def _refuse_kind(named: str, shown: str, kind: str, *, changed: bool = False) -> KeyFileError:
-    if kind == "a directory":
-        fix = "give the path of the file itself"
-    else:
-        fix = (
-            "give the path of a regular file; to pass a key from a pipe or a secret store, "
-            "use KeyFile.from_json(), BOXJWT_CONFIG or private_key="
-        )
+    fix = remedies.GIVE_THE_FILE if kind == "a directory" else remedies.GIVE_A_REGULAR_FILE
     when = " (it changed while being opened)" if changed else ""
     return KeyFileNotReadableError(
-        f"{named} is {kind}{when}; only a regular file is read. Fix: {fix}.", source=shown
+        f"{named} is {kind}{when}; only a regular file is read.", source=shown, remedy=fix
     )
 
 
@@ -350,20 +338,14 @@ def _open_regular(path: pathlib.Path, named: str, shown: str) -> tuple[int, os.s
     try:
         st = path.stat()
     except FileNotFoundError:
-        hint = (
-            " (Box names the download <enterpriseID>_<publicKeyID>_config.json)"
-            if named.startswith("Config file")
-            else ""
-        )
-        raise KeyFileNotFoundError(
-            f"{named} does not exist. Fix: check the path{hint}.", source=shown
-        ) from None
+        fix = remedies.CHECK_CONFIG_PATH if named.startswith("Config file") else remedies.CHECK_PATH
+        raise KeyFileNotFoundError(f"{named} does not exist.", source=shown, remedy=fix) from None
     except (OSError, ValueError) as exc:  # ValueError: an embedded NUL byte
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise KeyFileNotReadableError(
-            f"{named} cannot be examined ({reason}). Fix: check the path and the permissions "
-            "of its directories.",
+            f"{named} cannot be examined ({reason}).",
             source=shown,
+            remedy=remedies.CHECK_DIRECTORIES,
         ) from None
     kind = _not_regular(st.st_mode)
     if kind is not None:
@@ -382,9 +364,9 @@ def _open_regular(path: pathlib.Path, named: str, shown: str) -> tuple[int, os.s
 
 def _unreadable(named: str, shown: str, exc: OSError) -> KeyFileError:
     return KeyFileNotReadableError(
-        f"{named} cannot be read ({exc.strerror or type(exc).__name__}). Fix: make it "
-        f"readable by this user only (`chmod 600 {shown}` as its owner).",
+        f"{named} cannot be read ({exc.strerror or type(exc).__name__}).",
         source=shown,
+        remedy=remedies.readable_only_by_owner(shown),
     )
 
 
@@ -397,14 +379,15 @@ def _read_bytes(path: pathlib.Path, *, what: str, via: str | None = None) -> byt
     """
     shown = os.fspath(path)
     named = f"{what} {shown!r}" + (f" (from {via})" if via else "")
-    too_large = (
-        f"; a Box config or key is a few kilobytes (limit {MAX_KEYFILE_BYTES} bytes). Fix: "
-        "check that the path names the right file."
-    )
+    too_large = f"; a Box config or key is a few kilobytes (limit {MAX_KEYFILE_BYTES} bytes)."
     fd, st = _open_regular(path, named, shown)
     try:
         if st.st_size > MAX_KEYFILE_BYTES:
-            raise KeyFileTooLargeError(f"{named} is {st.st_size} bytes{too_large}", source=shown)
+            raise KeyFileTooLargeError(
+                f"{named} is {st.st_size} bytes{too_large}",
+                source=shown,
+                remedy=remedies.RIGHT_FILE,
+            )
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_KEYFILE_BYTES:
@@ -420,7 +403,9 @@ def _read_bytes(path: pathlib.Path, *, what: str, via: str | None = None) -> byt
     data = b"".join(chunks)
     if len(data) > MAX_KEYFILE_BYTES:
         raise KeyFileTooLargeError(
-            f"{named} is over {MAX_KEYFILE_BYTES} bytes{too_large}", source=shown
+            f"{named} is over {MAX_KEYFILE_BYTES} bytes{too_large}",
+            source=shown,
+            remedy=remedies.RIGHT_FILE,
         )
     if os.name == "posix" and st.st_mode & 0o044:
         warn(
@@ -436,17 +421,17 @@ def _read_config_file(path: pathlib.Path, *, via: str | None = None) -> str:
     shown = os.fspath(path)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise KeyFileNotReadableError(
-            f"Config file {shown!r} is UTF-16 text (as PowerShell's `>` writes it), not UTF-8. "
-            "Fix: save it as UTF-8, or use the file Box downloaded as is.",
+            f"Config file {shown!r} is UTF-16 text (as PowerShell's `>` writes it), not UTF-8.",
             source=shown,
+            remedy=remedies.SAVE_AS_UTF8,
         )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KeyFileNotReadableError(
-            f"Config file {shown!r} is not UTF-8 text (invalid byte at offset {exc.start}). "
-            "Fix: use the JSON file Box downloaded, saved as UTF-8.",
+            f"Config file {shown!r} is not UTF-8 text (invalid byte at offset {exc.start}).",
             source=shown,
+            remedy=remedies.JSON_AS_UTF8,
         ) from None
 
 
@@ -456,19 +441,18 @@ def _parse_json(text: str, *, source: str) -> object:
         return json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise KeyFileJSONError(
-            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. Fix: "
-            "use the config exactly as downloaded from the Box Developer Console, or repair the "
-            "JSON at that position.",
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
             source=source,
             line=exc.lineno,
             column=exc.colno,
+            remedy=remedies.REPAIR_JSON,
         ) from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits
         raise KeyFileJSONError(
             f"{source}: invalid JSON ({type(exc).__name__}: the document is malformed or nested "
-            "too deeply). Fix: use the config exactly as downloaded from the Box Developer "
-            "Console.",
+            "too deeply).",
             source=source,
+            remedy=remedies.AS_DOWNLOADED,
         ) from None
 
 
@@ -486,9 +470,9 @@ def _from_text(
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise KeyFileJSONError(
-                f"{source}: the config is not UTF-8 text (invalid byte at offset {exc.start}). "
-                "Fix: pass the JSON text of the config downloaded from Box.",
+                f"{source}: the config is not UTF-8 text (invalid byte at offset {exc.start}).",
                 source=source,
+                remedy=remedies.JSON_TEXT,
             ) from None
     elif not isinstance(text, str):
         raise ConfigurationError(
@@ -498,8 +482,9 @@ def _from_text(
     if len(text) > MAX_KEYFILE_BYTES:
         raise KeyFileTooLargeError(
             f"{source}: the config is {len(text)} characters; a Box config is a few kilobytes "
-            f"(limit {MAX_KEYFILE_BYTES}). Fix: pass the config's JSON text.",
+            f"(limit {MAX_KEYFILE_BYTES}).",
             source=source,
+            remedy=remedies.CONFIG_JSON_TEXT,
         )
     return _build(
         _parse_json(text.lstrip("\ufeff"), source=source),
@@ -611,16 +596,10 @@ def _enterprise_id(
     return value, None
 
 
-_ENTERPRISE_FIX: Final = (
-    'Fix: set it to your enterprise ID as a string, e.g. "enterpriseID": "1234567" (Admin '
-    "Console > Account & Billing shows it; Box puts it in the downloaded config)."
-)
-
-
-def _problem_message(source: str, items: list[tuple[str, str]], fix: str) -> str:
+def _problem_message(source: str, items: list[tuple[str, str]]) -> str:
     head = "1 problem" if len(items) == 1 else f"{len(items)} problems"
     lines = "\n".join(f"  - {path}: {what}" for path, what in items)
-    return f"{source}: {head} in the Box config:\n{lines}\n{fix}"
+    return f"{source}: {head} in the Box config:\n{lines}\nFix: {remedies.DOWNLOAD_CONFIG}"
 
 
 def _build(
@@ -637,9 +616,9 @@ def _build(
     if not isinstance(data, Mapping):
         raise KeyFileJSONError(
             f'{source}: the config must be a JSON object ({{"boxAppSettings": ..., '
-            f'"enterpriseID": ...}}), not {_json_type(data)}. Fix: use the config file '
-            "downloaded from the Box Developer Console.",
+            f'"enterpriseID": ...}}), not {_json_type(data)}.',
             source=source,
+            remedy=remedies.CONFIG_FILE,
         )
     problems = _Problems()
     coerced: list[str] = []
@@ -652,11 +631,10 @@ def _build(
         raise NotAJWTAppError(
             f"{source}: {_F_APP_AUTH} is missing, so this is not a JWT app config (it looks "
             "like a Client Credentials Grant app, which authenticates with its client secret "
-            'alone). Fix: use the config of a Custom App with "Server Authentication (with '
-            'JWT)": Developer Console > your app > Configuration > Add and Manage Public Keys > '
-            "Generate a Public/Private Keypair downloads it.",
+            "alone).",
             source=source,
             field=_F_APP_AUTH,
+            remedy=remedies.JWT_APP_CONFIG,
         )
     client_id = problems.string(settings, "clientID", _F_CLIENT_ID)
     client_secret = problems.string(settings, "clientSecret", _F_CLIENT_SECRET)
@@ -671,25 +649,26 @@ def _build(
             webhook_keys[i] = problems.optional_string(webhooks, name, f"webhooks.{name}")
     enterprise_id, enterprise_problem = _enterprise_id(data, problems, coerced)
     no_key = pem_text is None and private_key is None and private_key_path is None
-    missing_key_fix = (
-        "pass private_key_path= (the PEM file of the key pair you added by hand) or "
-        "private_key= (its PEM text)"
-    )
     items = list(problems.items)
     if enterprise_problem is not None:
         items.append((_F_ENTERPRISE_ID, enterprise_problem))
     if items and no_key and app_auth is not None and _F_PRIVATE_KEY not in dict(items):
         state = "is empty" if app_auth.get("privateKey") is not None else "missing"
-        items.append((_F_PRIVATE_KEY, f"{state} and no separate key was given ({missing_key_fix})"))
+        what = f"{state} and no separate key was given ({remedies.SEPARATE_KEY})"
+        items.append((_F_PRIVATE_KEY, what))
     if problems.items or len(items) > 1:
         raise KeyFileFieldError(
-            _problem_message(source, items, _FIX_DOWNLOAD), source=source, problems=items
+            _problem_message(source, items),
+            source=source,
+            problems=items,
+            remedy=remedies.DOWNLOAD_CONFIG,
         )
     if enterprise_problem is not None:
         raise EnterpriseIDError(
-            f"{source}: {_F_ENTERPRISE_ID} {enterprise_problem}. {_ENTERPRISE_FIX}",
+            f"{source}: {_F_ENTERPRISE_ID} {enterprise_problem}.",
             source=source,
             field=_F_ENTERPRISE_ID,
+            remedy=remedies.ENTERPRISE_ID_FIELD,
         )
     # From here every required value is present and well typed.
     assert client_id is not None  # noqa: S101 - narrowing for the type checker
@@ -698,11 +677,10 @@ def _build(
     assert enterprise_id is not None  # noqa: S101
     if no_key:
         raise PrivateKeyMissingError(
-            f"{source}: {_F_PRIVATE_KEY} is missing or empty and no separate key was given. Fix: "
-            f"{missing_key_fix}, or use a config downloaded after Generate a Public/Private "
-            "Keypair, which includes the key.",
+            f"{source}: {_F_PRIVATE_KEY} is missing or empty and no separate key was given.",
             source=source,
             field=_F_PRIVATE_KEY,
+            remedy=remedies.PRIVATE_KEY_ARGUMENT,
         )
     for text in coerced:
         warn(
@@ -729,9 +707,9 @@ def _build(
             pem = pem.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidPEMError(
-                f"{where} is binary, not PEM text (DER?). Fix: convert it with `openssl pkey "
-                "-inform DER -in key.der -out key.pem`.",
+                f"{where} is binary, not PEM text (DER?).",
                 source=key_source,
+                remedy=remedies.DER_TO_PEM,
             ) from None
     else:
         assert pem_text is not None  # noqa: S101

@@ -28,6 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from boxjwt import _remedies as remedies
 from boxjwt._kdf import MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MalformedDERError, kdf_cost
 from boxjwt._secret import Secret
 from boxjwt.exceptions import (
@@ -63,15 +64,7 @@ _READABLE_CIPHERS = frozenset(
     {"DES-EDE3-CBC", "DES-CBC", "AES-128-CBC", "AES-192-CBC", "AES-256-CBC"}
 )
 
-_FIX_REDOWNLOAD = (
-    "Fix: paste the whole key, from its -----BEGIN line to its -----END line (download the "
-    "config again from the Box Developer Console if the copy is damaged)."
-)
-_FIX_NEW_RSA_KEY = (
-    "Fix: use an RSA key of at least 2048 bits: Developer Console > your app > Configuration > "
-    "Add and Manage Public Keys > Generate a Public/Private Keypair (or `openssl genrsa -out "
-    "private_key.pem 2048` and add its public key there)."
-)
+_FIX_REDOWNLOAD = remedies.PASTE_WHOLE_KEY
 
 
 #: When set (by :func:`collect_warnings`), key-file warnings are appended here instead of being
@@ -160,7 +153,7 @@ class LoadedPrivateKey:
 def _pem_error(
     what: str, where: str, fix: str, *, source: str | None, field: str | None
 ) -> InvalidPEMError:
-    return InvalidPEMError(f"{where} {what}. {fix}", source=source, field=field)
+    return InvalidPEMError(f"{where} {what}.", source=source, field=field, remedy=fix)
 
 
 def _der_problem(der: bytes) -> str | None:
@@ -212,7 +205,7 @@ def parse_pem(
             raise _pem_error(
                 "is binary, not PEM text (DER?)",
                 where,
-                "Fix: convert it with `openssl pkey -inform DER -in key.der -out key.pem`.",
+                remedies.DER_TO_PEM,
                 source=source,
                 field=field,
             ) from None
@@ -229,7 +222,7 @@ def parse_pem(
         fix = _FIX_REDOWNLOAD
         stripped = text.strip()
         if "\n" not in stripped and len(stripped) < 4096 and os.path.exists(stripped):
-            fix = "It looks like a file name: pass it as private_key_path= instead of the key text."
+            fix = remedies.FILE_NAME_AS_KEY
         what = "is not PEM: there is no -----BEGIN ... PRIVATE KEY----- line"
         raise _pem_error(what, where, fix, source=source, field=field)
     begin = next((m for m in begins if m.group(1).endswith("PRIVATE KEY")), None)
@@ -237,11 +230,7 @@ def parse_pem(
         label = begins[0].group(1)
         kind = "a certificate" if "CERTIFICATE" in label else f"a {label}"
         what = f"is {kind}, not a private key"
-        fix = (
-            "Fix: give the private key (-----BEGIN ENCRYPTED PRIVATE KEY----- or -----BEGIN "
-            "PRIVATE KEY-----); the public key is the part Box keeps."
-        )
-        raise _pem_error(what, where, fix, source=source, field=field)
+        raise _pem_error(what, where, remedies.PRIVATE_NOT_PUBLIC, source=source, field=field)
     label = begin.group(1)
     end = _END.search(text, begin.end())
     if end is None:
@@ -253,15 +242,12 @@ def parse_pem(
 
     if label == "OPENSSH PRIVATE KEY":
         what = "is in OpenSSH format, which Box cannot use"
-        fix = (
-            "Fix: convert it with `ssh-keygen -p -m PKCS8 -f KEYFILE` (an RSA key), or generate "
-            "a key pair in the Developer Console."
-        )
-        raise _pem_error(what, where, fix, source=source, field=field)
+        raise _pem_error(what, where, remedies.OPENSSH_TO_PKCS8, source=source, field=field)
     if label in ("EC PRIVATE KEY", "DSA PRIVATE KEY"):
         raise UnsupportedKeyTypeError(
             f"{where} is {'an EC' if label.startswith('EC') else 'a DSA'} key, but Box signs "
-            f"only with RSA. {_FIX_NEW_RSA_KEY}",
+            "only with RSA.",
+            remedy=remedies.RSA_2048,
             source=source,
             field=field,
         )
@@ -359,8 +345,8 @@ def _unsupported_cipher(
     cipher = f" ({block.dek_info[0][:40]})" if block.dek_info else ""
     return PrivateKeyError(
         f"{where} is encrypted with a cipher{cipher} this cryptography/OpenSSL build cannot "
-        "use (3DES is also refused in FIPS mode). Fix: re-encrypt it with AES: `openssl pkcs8 "
-        "-topk8 -v2 aes-256-cbc -in key.pem -out key-aes.pem`.",
+        "use (3DES is also refused in FIPS mode).",
+        remedy=remedies.REENCRYPT_AES,
         source=source,
         field=field,
     )
@@ -383,9 +369,8 @@ def _check_kdf_cost(block: PEMBlock, where: str, source: str | None, field: str 
         limit = f"at most {MAX_PBKDF2_ITERATIONS:,} iterations (Box and OpenSSL use 2,048)"
     raise KeyDerivationCostError(
         f"{where} is encrypted with {cost.describe()}; boxjwt accepts {limit}, so that "
-        "loading a key can never stall for minutes per passphrase attempt. Fix: use the key "
-        "Box generated, or re-encrypt this one with standard settings: `openssl pkcs8 -topk8 "
-        "-v2 aes-256-cbc -iter 100000 -in key.pem -out key-new.pem`.",
+        "loading a key can never stall for minutes per passphrase attempt.",
+        remedy=remedies.KDF_COST,
         source=source,
         field=field,
     )
@@ -440,8 +425,8 @@ def load_private_key(
         passwords: list[bytes | None] = [None]
     elif passphrase is None:
         raise PassphraseRequiredError(
-            f"{where} is {block.description} and no passphrase was given. Fix: put it in "
-            "boxAppSettings.appAuth.passphrase, set BOXJWT_PASSPHRASE, or pass passphrase=.",
+            f"{where} is {block.description} and no passphrase was given.",
+            remedy=remedies.PUT_PASSPHRASE,
             source=source,
             field=field,
         )
@@ -458,8 +443,8 @@ def load_private_key(
             if block.encrypted:
                 raise _unsupported_cipher(block, where, source, field) from exc
             raise UnsupportedKeyTypeError(
-                f"{where} uses a key algorithm this library cannot read; Box signs only with "
-                f"RSA. {_FIX_NEW_RSA_KEY}",
+                f"{where} uses a key algorithm this library cannot read; Box signs only with RSA.",
+                remedy=remedies.RSA_2048,
                 source=source,
                 field=field,
             ) from exc
@@ -472,11 +457,8 @@ def load_private_key(
             raise _unsupported_cipher(block, where, source, field) from failure
         if block.encrypted:
             raise WrongPassphraseError(
-                f"{where} cannot be decrypted with {passphrase_from} ({block.description}). "
-                "Fix: use the passphrase saved with this key (Box "
-                "puts it in boxAppSettings.appAuth.passphrase of the same download) and check "
-                "for a different keyboard layout; if the passphrase is right, the key text is "
-                "damaged: download the config again.",
+                f"{where} cannot be decrypted with {passphrase_from} ({block.description}).",
+                remedy=remedies.RIGHT_PASSPHRASE,
                 source=source,
                 field=field,
             ) from failure
@@ -490,14 +472,15 @@ def load_private_key(
 
     if not isinstance(key, rsa.RSAPrivateKey):
         raise UnsupportedKeyTypeError(
-            f"{where} is {_key_kind(key)} key, but Box signs only with RSA. {_FIX_NEW_RSA_KEY}",
+            f"{where} is {_key_kind(key)} key, but Box signs only with RSA.",
+            remedy=remedies.RSA_2048,
             source=source,
             field=field,
         )
     if key.key_size < MIN_RSA_BITS:
         raise WeakKeyError(
-            f"{where} is a {key.key_size}-bit RSA key; Box requires at least {MIN_RSA_BITS} "
-            f"bits. {_FIX_NEW_RSA_KEY}",
+            f"{where} is a {key.key_size}-bit RSA key; Box requires at least {MIN_RSA_BITS} bits.",
+            remedy=remedies.RSA_2048,
             source=source,
             field=field,
         )

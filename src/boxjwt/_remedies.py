@@ -18,11 +18,22 @@ __all__ = [
     "APP_ACCESS_LEVEL",
     "APP_NOT_AUTHORIZED",
     "APP_SCOPES",
+    "AS_DOWNLOADED",
+    "CHECK_CONFIG_PATH",
+    "CHECK_DIRECTORIES",
+    "CHECK_PATH",
     "CLOCK",
     "CLOCK_SKEW",
+    "CONFIG_FILE",
+    "CONFIG_JSON_TEXT",
+    "DER_TO_PEM",
     "DEV_CONSOLE",
     "DOWNLOAD_CONFIG",
     "ENTERPRISE_ID",
+    "ENTERPRISE_ID_FIELD",
+    "ENV_AMBIGUOUS",
+    "ENV_MISSING",
+    "FILE_NAME_AS_KEY",
     "FILE_SIZE_LIMIT",
     "FIX_ACCESS_LEVEL",
     "FIX_AS_USER",
@@ -33,6 +44,8 @@ __all__ = [
     "FIX_USER_TOKENS",
     "FIX_WRITE",
     "FORBIDDEN_BY_POLICY",
+    "GIVE_A_REGULAR_FILE",
+    "GIVE_THE_FILE",
     "GRANT_TYPE_UNAUTHORIZED",
     "INSUFFICIENT_SCOPE",
     "INVALID_CLIENT",
@@ -41,7 +54,10 @@ __all__ = [
     "INVALID_SUBJECT_TOKEN",
     "INVALID_TOKEN",
     "ISSUER_MISMATCH",
+    "JSON_AS_UTF8",
+    "JSON_TEXT",
     "JTI_REUSED",
+    "JWT_APP_CONFIG",
     "KDF_COST",
     "KEYFILE_DEFAULT",
     "KEYFILE_NOT_FOUND",
@@ -54,15 +70,27 @@ __all__ = [
     "NOT_FOUND",
     "NOT_FOUND_AS_SERVICE_ACCOUNT",
     "NO_PUBLIC_KEY",
+    "OPENSSH_TO_PKCS8",
     "PASSPHRASE",
+    "PASTE_WHOLE_KEY",
     "PEM_DAMAGED",
     "PLATFORM_APPS",
+    "PRIVATE_KEY_ARGUMENT",
     "PRIVATE_KEY_MISSING",
+    "PRIVATE_NOT_PUBLIC",
     "PUBLIC_KEYS",
     "PUBLIC_KEY_NOT_FOUND",
+    "PUT_PASSPHRASE",
     "RATE_LIMITED",
     "REAUTHORIZE",
     "REAUTHORIZE_HINT",
+    "REENCRYPT_AES",
+    "REPAIR_JSON",
+    "RIGHT_FILE",
+    "RIGHT_PASSPHRASE",
+    "RSA_2048",
+    "SAVE_AS_UTF8",
+    "SEPARATE_KEY",
     "SERVER_ERROR",
     "SIGNATURE_MISMATCH",
     "STORAGE_LIMIT",
@@ -72,6 +100,7 @@ __all__ = [
     "UNSUPPORTED_SCOPE",
     "USER_TOKEN_NOT_ALLOWED",
     "WRONG_TOKEN_HOST",
+    "readable_only_by_owner",
     "setting_fix",
 ]
 
@@ -153,8 +182,8 @@ ENTERPRISE_ID: Final = (
 # --------------------------------------------------------------------------- key file
 
 DOWNLOAD_CONFIG: Final = (
-    f"Download the config again ({DEV_CONSOLE} > App Settings > Download as JSON) or correct "
-    "these fields."
+    "download the config again (Box Developer Console > your app > Configuration > "
+    "App Settings > Download as JSON) or correct these fields."
 )
 KEYFILE_NOT_FOUND: Final = (
     "Check the path of the key file (Box names it <enterpriseID>_<publicKeyID>_config.json)."
@@ -186,8 +215,94 @@ PEM_DAMAGED: Final = (
 NEW_RSA_KEY: Final = f"Box needs an RSA key of at least 2048 bits: {NEW_KEYPAIR}"
 KEYFILE_DEFAULT: Final = f"Use the config exactly as Box downloads it: {NEW_KEYPAIR}"
 KDF_COST: Final = (
-    "Use the key Box generated, or re-encrypt this one with standard settings: `openssl pkcs8 "
-    f"-topk8 -v2 aes-256-cbc -iter 100000 -in key.pem -out key-new.pem`. Or: {NEW_KEYPAIR}"
+    "use the key Box generated, or re-encrypt this one with standard settings: `openssl pkcs8 "
+    "-topk8 -v2 aes-256-cbc -iter 100000 -in key.pem -out key-new.pem`."
+)
+
+# Key-file remedies as the messages give them (after "Fix: "), where the cause is known exactly.
+ENV_AMBIGUOUS: Final = (
+    "unset one of them (BOXJWT_KEYFILE is a path to the config file, BOXJWT_CONFIG the JSON "
+    "text itself)."
+)
+ENV_MISSING: Final = (
+    "set BOXJWT_KEYFILE to the path of the config file downloaded from the Box Developer "
+    "Console, or BOXJWT_CONFIG to its JSON text (and BOXJWT_PASSPHRASE to override its "
+    "passphrase if needed)."
+)
+CHECK_PATH: Final = "check the path."
+CHECK_CONFIG_PATH: Final = (
+    "check the path (Box names the download <enterpriseID>_<publicKeyID>_config.json)."
+)
+CHECK_DIRECTORIES: Final = "check the path and the permissions of its directories."
+GIVE_THE_FILE: Final = "give the path of the file itself."
+GIVE_A_REGULAR_FILE: Final = (
+    "give the path of a regular file; to pass a key from a pipe or a secret store, use "
+    "KeyFile.from_json(), BOXJWT_CONFIG or private_key=."
+)
+
+
+def readable_only_by_owner(path: str) -> str:
+    """Make ``path`` readable by its owner only."""
+    return f"make it readable by this user only (`chmod 600 {path}` as its owner)."
+
+
+RIGHT_FILE: Final = "check that the path names the right file."
+SAVE_AS_UTF8: Final = "save it as UTF-8, or use the file Box downloaded as is."
+JSON_AS_UTF8: Final = "use the JSON file Box downloaded, saved as UTF-8."
+REPAIR_JSON: Final = (
+    "use the config exactly as downloaded from the Box Developer Console, or repair the JSON "
+    "at that position."
+)
+AS_DOWNLOADED: Final = "use the config exactly as downloaded from the Box Developer Console."
+JSON_TEXT: Final = "pass the JSON text of the config downloaded from Box."
+CONFIG_JSON_TEXT: Final = "pass the config's JSON text."
+CONFIG_FILE: Final = "use the config file downloaded from the Box Developer Console."
+JWT_APP_CONFIG: Final = (
+    'use the config of a Custom App with "Server Authentication (with JWT)": '
+    f"{PUBLIC_KEYS} > Generate a Public/Private Keypair downloads it."
+)
+ENTERPRISE_ID_FIELD: Final = (
+    'set it to your enterprise ID as a string, e.g. "enterpriseID": "1234567" (Admin Console > '
+    "Account & Billing shows it; Box puts it in the downloaded config)."
+)
+SEPARATE_KEY: Final = (
+    "pass private_key_path= (the PEM file of the key pair you added by hand) or private_key= "
+    "(its PEM text)"
+)
+PRIVATE_KEY_ARGUMENT: Final = (
+    f"{SEPARATE_KEY}, or use a config downloaded after Generate a Public/Private Keypair, "
+    "which includes the key."
+)
+DER_TO_PEM: Final = "convert it with `openssl pkey -inform DER -in key.der -out key.pem`."
+PASTE_WHOLE_KEY: Final = (
+    "paste the whole key, from its -----BEGIN line to its -----END line (download the config "
+    "again from the Box Developer Console if the copy is damaged)."
+)
+FILE_NAME_AS_KEY: Final = (
+    "it looks like a file name: pass it as private_key_path= instead of the key text."
+)
+PRIVATE_NOT_PUBLIC: Final = (
+    "give the private key (-----BEGIN ENCRYPTED PRIVATE KEY----- or -----BEGIN PRIVATE "
+    "KEY-----); the public key is the part Box keeps."
+)
+OPENSSH_TO_PKCS8: Final = (
+    "convert it with `ssh-keygen -p -m PKCS8 -f KEYFILE` (an RSA key), or generate a key pair "
+    "in the Developer Console."
+)
+RSA_2048: Final = (
+    f"use an RSA key of at least 2048 bits: {PUBLIC_KEYS} > Generate a Public/Private Keypair "
+    "(or `openssl genrsa -out private_key.pem 2048` and add its public key there)."
+)
+REENCRYPT_AES: Final = (
+    "re-encrypt it with AES: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out key-aes.pem`."
+)
+PUT_PASSPHRASE: Final = (
+    "put it in boxAppSettings.appAuth.passphrase, set BOXJWT_PASSPHRASE, or pass passphrase=."
+)
+RIGHT_PASSPHRASE: Final = (
+    "use the passphrase saved with this key (Box puts it in boxAppSettings.appAuth.passphrase "
+    "of the same download) and check for a different keyboard layout; if the passphrase is "
+    "right, the key text is damaged: download the config again."
 )
 
 # --------------------------------------------------------------------------- token endpoint

@@ -26,18 +26,16 @@ __all__ = [
 
 # --------------------------------------------------------------------------- key file
 
-_FIX = " Fix: "
-#: How a message introduces its fix: after a space, or on a line of its own.
-_FIX_SEPARATORS = (_FIX, "\nFix: ")
+_FIX = "Fix: "
 
 
-def _split_fix(message: str) -> tuple[str, str, str]:
-    """(problem, separator, fix) at the first separator of :data:`_FIX_SEPARATORS`."""
-    found = [(message.find(sep), sep) for sep in _FIX_SEPARATORS if sep in message]
-    if not found:
-        return message, "", ""
-    at, sep = min(found)
-    return message[:at], sep, message[at + len(sep) :]
+def _split_fix(message: str) -> tuple[str, str | None]:
+    """``"<problem> Fix: <remedy>"`` -> (problem, remedy): the last "Fix: " after a space or
+    a line break (the fix ends the message; a path in the problem may hold anything)."""
+    at = max(message.rfind(f" {_FIX}"), message.rfind(f"\n{_FIX}"))
+    if at == -1:
+        return message, None
+    return message[:at].rstrip(), message[at + 1 + len(_FIX) :].strip() or None
 
 
 class KeyFileError(BoxJWTError, ValueError):
@@ -46,9 +44,8 @@ class KeyFileError(BoxJWTError, ValueError):
     ``source`` names where the config came from (a path, ``"<BOXJWT_CONFIG>"``, ``"<dict>"``)
     and ``field`` the JSON path at fault (e.g. ``"boxAppSettings.appAuth.passphrase"``), when
     known. ``problem`` is the message without its fix; ``remedy`` the fix. Given a ``remedy=``,
-    the message becomes ``"<message> Fix: <remedy>"``; given a message that already ends with
-    ``" Fix: ..."`` (or a last line ``"Fix: ..."``), that part is the remedy; otherwise the
-    class's remedy applies.
+    the message ends with ``"Fix: <remedy>"`` (appended unless it already does); given none,
+    a message ending with ``" Fix: ..."`` names it; otherwise the class's remedy applies.
     """
 
     remedy = remedies.KEYFILE_DEFAULT
@@ -61,14 +58,14 @@ class KeyFileError(BoxJWTError, ValueError):
         field: str | None = None,
         remedy: str | None = None,
     ):
-        problem, said, fix = _split_fix(message)
-        if remedy is not None:
-            if not said:
-                message = f"{message}{_FIX}{remedy}"
-        elif said:
-            remedy = fix.strip() or None
+        if remedy is None:
+            problem, remedy = _split_fix(message)
+        elif message.endswith(f"{_FIX}{remedy}"):
+            problem = message[: -len(f"{_FIX}{remedy}")].rstrip()
+        else:
+            problem, message = message, f"{message} {_FIX}{remedy}"
         super().__init__(message, remedy=remedy)
-        self.problem = problem.rstrip()
+        self.problem = problem
         self.source = source
         self.field = field
 
