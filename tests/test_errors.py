@@ -7,6 +7,7 @@ responses are fetched with plain ``requests`` so the parser sees real ``requests
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -603,3 +604,14 @@ def test_keyfile_errors_end_with_their_remedy(
     assert str(exc).endswith(f"Fix: {exc.remedy}")
     assert "Fix:" not in exc.problem
     assert str(exc).startswith(exc.problem)
+
+
+@pytest.mark.parametrize("header", ["a" * 100_000, 'Bearer error="' + "x" * 100_000, "a=" * 50_000])
+def test_parsing_a_hostile_www_authenticate_is_linear(header: str) -> None:
+    # Before: 100,000 letters took the auth-param regex O(n**2) steps (minutes).
+    done: list[dict[str, str]] = []
+    worker = threading.Thread(target=lambda: done.append(parse_www_authenticate(header)))
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout=5.0)
+    assert done, "parse_www_authenticate did not finish within 5 s"

@@ -30,7 +30,11 @@ __all__ = [
     "retry_after_of",
 ]
 
-_AUTH_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+#: A name starts only where no name character precedes it, so a long run of letters is tried
+#: once, not from each of its positions (linear, whatever the header holds).
+_AUTH_PARAM = re.compile(
+    r'(?<![A-Za-z0-9_-])([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))'
+)
 _ESCAPE = re.compile(r"\\(.)")
 #: A ``WWW-Authenticate`` header is read up to this many characters.
 _MAX_CHALLENGE = 4096
