@@ -255,8 +255,8 @@ def test_scenario_fails_exactly_the_right_check(
     emu: BoxEmulator, tmp_path: pathlib.Path, name: str
 ) -> None:
     scenario: Scenario = SCENARIOS[name]
-    path = scenario.build(emu, tmp_path).path
-    report = check(emu, path)
+    built = scenario.build(emu, tmp_path)
+    report = check(emu, built.path, probe_user=built.probe_user)
 
     # exactly the expected checks do not pass; everything else passes
     assert not_passing(report) == scenario.expected
@@ -854,6 +854,101 @@ def test_user_token_other_failure(
     assert tokens.failed
     assert "network" in (tokens.remediation or "")
     assert len(sleeper.calls) == 1
+
+
+# ------------------------------------------------------------------ probe user, no user list
+# issue 13 item 18: with a probe user given, a refused user list ("Manage users" off) no longer
+# hides the As-User and user-token problems: the admin gets every problem in one run.
+
+
+def _without_manage_users(emu: BoxEmulator, tmp_path: pathlib.Path, **settings: Any) -> Any:
+    ekf = emu.make_keyfile(tmp_path / "key.json")
+    ekf.app.configure(scopes=ekf.app.settings.scopes - {"manage_users"}, **settings)
+    ekf.app.reauthorize()
+    return ekf
+
+
+def test_probe_user_given_is_probed_when_listing_users_is_refused(
+    emu: BoxEmulator, tmp_path: pathlib.Path
+) -> None:
+    ekf = _without_manage_users(emu, tmp_path)
+    user = emu.managed_users[1]
+    report = check(emu, ekf.path, probe_user=user.id)
+    assert not_passing(report) == {
+        CheckId.SCOPE_MANAGE_USERS: CheckStatus.FAIL,
+        CheckId.ACCESS_ENTERPRISE: CheckStatus.SKIPPED,
+    }
+    assert report.probe_user is not None
+    assert report.probe_user.id == user.id
+    assert emu.count("GET", "/2.0/users/me", as_user=user.id) == 1
+    assert emu.token_requests(subject_type="user") == 1
+    assert emu.count("GET", f"/2.0/users/{user.id}") == 0  # refused anyway: not asked
+    assert report.request_count == len(emu.request_log) == 10
+    validate(report)
+
+
+def test_every_problem_in_one_run_without_the_user_list(
+    emu: BoxEmulator, tmp_path: pathlib.Path
+) -> None:
+    ekf = _without_manage_users(emu, tmp_path, as_user=False, user_tokens=False)
+    report = check(emu, ekf.path, probe_user=emu.managed_users[0].id)
+    assert not_passing(report) == {
+        CheckId.SCOPE_MANAGE_USERS: CheckStatus.FAIL,
+        CheckId.ACCESS_ENTERPRISE: CheckStatus.SKIPPED,
+        CheckId.FEATURE_AS_USER: CheckStatus.FAIL,
+        CheckId.FEATURE_USER_TOKENS: CheckStatus.FAIL,
+    }
+    assert "insufficient_scope" in report[CheckId.FEATURE_AS_USER].message
+    tokens = report[CheckId.FEATURE_USER_TOKENS]
+    # the access level is unknown, so the refusal names both settings that cause it
+    remediation = tokens.remediation or ""
+    assert '"Generate user access tokens"' in remediation
+    assert '"App + Enterprise Access"' in remediation
+    assert REAUTHORIZE_HINT in remediation
+
+
+def test_probe_user_login_cannot_be_resolved_without_the_user_list(
+    emu: BoxEmulator, tmp_path: pathlib.Path
+) -> None:
+    ekf = _without_manage_users(emu, tmp_path)
+    report = check(emu, ekf.path, probe_user=emu.managed_users[0].login)
+    for cid in (CheckId.FEATURE_AS_USER, CheckId.FEATURE_USER_TOKENS):
+        skipped = report[cid]
+        assert skipped.status is CheckStatus.SKIPPED
+        assert "user ID" in skipped.message
+        assert skipped.skipped_because == CheckId.SCOPE_MANAGE_USERS
+    assert emu.count("GET", "/2.0/users") == 1  # no filter_term lookup: it would be refused too
+
+
+def test_probe_admin_without_the_user_list_warns(emu: BoxEmulator, tmp_path: pathlib.Path) -> None:
+    ekf = _without_manage_users(emu, tmp_path)
+    report = check(emu, ekf.path, probe_user=emu.co_admins[0].id)
+    as_user = report[CheckId.FEATURE_AS_USER]
+    assert as_user.status is CheckStatus.WARN
+    assert "whatever the app's settings" in as_user.message
+    assert "co-admin" in as_user.message
+    assert '"App + Enterprise Access"' in (as_user.remediation or "")
+    assert report[CheckId.FEATURE_USER_TOKENS].passed
+
+
+@pytest.mark.parametrize("who", ["admin", "co-admin", "inactive"])
+def test_unsuitable_probe_user_warns_that_box_refuses_whatever_the_settings(
+    emu: BoxEmulator, tmp_path: pathlib.Path, who: str
+) -> None:
+    ekf = emu.make_keyfile(tmp_path / "key.json")
+    if who == "admin":
+        probe = emu.admin
+    elif who == "co-admin":
+        probe = emu.co_admins[0]
+    else:
+        probe = next(u for u in emu.managed_users if u.status == "inactive")
+        emu.faults.push("/2.0/users/me", delay=0.001)  # identity: answered normally
+        emu.faults.push("/2.0/users/me", 403)  # As-User: Box's JSON access_denied
+    report = check(emu, ekf.path, probe_user=probe.id, concurrency=1)
+    as_user = report[CheckId.FEATURE_AS_USER]
+    assert as_user.status is CheckStatus.WARN
+    assert "whatever the app's settings" in as_user.message
+    assert report.ok
 
 
 # --------------------------------------------------------------------------- odd API answers

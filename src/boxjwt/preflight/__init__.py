@@ -29,6 +29,9 @@ id                              what it checks (probe)                          
                                 (optional: warns)
 =============================== =============================================== ===============
 
+The As-User and user-token checks need ``access.enterprise`` to choose a probe user; with
+``probe_user=`` given they run unless it *failed* (a user list Box refused hides nothing).
+
 A full run makes 10 requests (12 when the probe user must be looked up, or when a clock skew
 costs each token exchange a retry): read-only (``GET``/``OPTIONS`` besides ``POST
 /oauth2/token``), the independent probes in parallel.

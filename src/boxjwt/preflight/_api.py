@@ -125,7 +125,10 @@ def preflight(
     )
     facts = RunFacts(load=load, box=box, observer=observer, wanted_probe=probe)
     try:
-        report = _report(run_checks(specs(), facts, concurrency=concurrency), url)
+        report = _report(
+            run_checks(specs(probe_user_given=probe is not None), facts, concurrency=concurrency),
+            url,
+        )
     finally:
         if box is not None:
             box.client.close()

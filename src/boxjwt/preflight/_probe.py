@@ -23,12 +23,13 @@ from boxjwt.exceptions import (
 )
 from boxjwt.preflight._box import USER_FIELDS, BoxContext, fallback
 from boxjwt.preflight._client import token_evidence
-from boxjwt.preflight._model import CheckEvidence
+from boxjwt.preflight._model import CheckEvidence, CheckId
 from boxjwt.preflight._outcome import Learned, Outcome, failed, passed, skipped, warned
 from boxjwt.preflight._texts import (
     FIX_AS_USER_DENIED,
     FIX_PROBE_USER,
     FIX_UNKNOWN_PROBE_USER,
+    FIX_USER_TOKENS_OR_ACCESS,
     token_failure,
 )
 from boxjwt.preflight._users import BoxUser, ProbeUser, UserListing
@@ -92,6 +93,8 @@ def choose_probe_user(ctx: SelectionContext) -> Outcome:
                 "listed to test with; name one with probe_user= (--probe-user ID|LOGIN)."
             )
         return _chosen(ProbeUser(user=candidates[0]))
+    if ctx.listing is None:
+        return _given_without_list(ctx.wanted)
     found = _find(ctx, ctx.wanted)
     if found is None:
         return skipped(
@@ -104,6 +107,18 @@ def choose_probe_user(ctx: SelectionContext) -> Outcome:
             "lets act as itself; name a managed user."
         )
     return _chosen(ProbeUser(user=found))
+
+
+def _given_without_list(wanted: str) -> Outcome:
+    """Box did not list the users (so a lookup would be refused too): use the ID as given."""
+    if wanted.isdigit():
+        return _chosen(ProbeUser(user=BoxUser(id=wanted), known=False))
+    return skipped(
+        f"Not checked: the probe user {wanted!r} is a login, and Box did not list the users "
+        f"({CheckId.SCOPE_MANAGE_USERS} failed), so it cannot be resolved: name the probe user "
+        "by its user ID (probe_user= / --probe-user ID).",
+        CheckId.SCOPE_MANAGE_USERS,
+    )
 
 
 def _chosen(probe: ProbeUser) -> Outcome:
@@ -119,6 +134,9 @@ class ProbeContext:
 
     box: BoxContext
     probe: ProbeUser
+    #: True when ``access.enterprise`` passed (False: Box did not list the users, so the access
+    #: level is unknown).
+    access_verified: bool = True
 
 
 def check_as_user(ctx: ProbeContext) -> Outcome:
@@ -155,18 +173,30 @@ def check_as_user(ctx: ProbeContext) -> Outcome:
 
 def _as_user_denied(ctx: ProbeContext, evidence: list[CheckEvidence]) -> Outcome:
     """Box checked the target and denied it: the As-User switch is on."""
+    user = ctx.probe.user
     caveat = ctx.probe.caveat()
     if caveat is not None:
         return warned(
             f"Inconclusive: Box denied acting as this user (403 access_denied), because "
-            f"{caveat}: Box does not let the service account act as admins, app users "
-            "of other apps or inactive users. The As-User switch itself looks enabled.",
+            f"{caveat}: Box refuses As-User to admins, co-admins, app users of other apps and "
+            "inactive users whatever the app's settings. The As-User switch itself is on (Box "
+            "checked the target).",
             FIX_PROBE_USER,
+            evidence=evidence,
+        )
+    if not ctx.probe.known or not ctx.access_verified:
+        return warned(
+            f"Inconclusive: Box denied acting as {user.ref()} (403 access_denied), and Box did "
+            "not list the users, so neither the App Access Level nor the user could be checked: "
+            f"either the app has App Access Only, or {user.ref()} is an admin, co-admin or "
+            "inactive user, whom Box refuses As-User whatever the app's settings. The As-User "
+            "switch itself is on (Box checked the target).",
+            FIX_AS_USER_DENIED,
             evidence=evidence,
         )
     return failed(
         f"As-User is enabled (Box checked the target), but Box denied acting as "
-        f"{ctx.probe.user.ref()} (403 access_denied_insufficient_permissions): that points at "
+        f"{user.ref()} (403 access_denied_insufficient_permissions): that points at "
         "the App Access Level or the target user, not at the As-User switch.",
         FIX_AS_USER_DENIED,
         evidence=evidence,
@@ -207,11 +237,21 @@ def _user_token_refused(
                 FIX_PROBE_USER,
                 evidence=evidence,
             )
-        return failed(
+        refused = (
             f'Box refused a user token for {user.ref()} ("Cannot obtain user token based on the '
-            'enterprise configuration for your app"). The app has App + Enterprise Access '
-            '(access.enterprise passed), so the advanced feature "Generate user access tokens" '
-            "is off.",
+            'enterprise configuration for your app").'
+        )
+        if not ctx.access_verified:
+            return failed(
+                f"{refused} Box did not list the users, so the App Access Level could not be "
+                'checked: either the advanced feature "Generate user access tokens" is off, or '
+                "the app has App Access Only.",
+                FIX_USER_TOKENS_OR_ACCESS,
+                evidence=evidence,
+            )
+        return failed(
+            f"{refused} The app has App + Enterprise Access (access.enterprise passed), so the "
+            'advanced feature "Generate user access tokens" is off.',
             FIX_USER_TOKENS,
             evidence=evidence,
         )

@@ -17,7 +17,7 @@ from boxjwt.preflight import _box, _local, _probe
 from boxjwt.preflight._box import BoxContext
 from boxjwt.preflight._client import Observer
 from boxjwt.preflight._local import ClockContext, KeyFacts, KeyLoad
-from boxjwt.preflight._model import CheckId
+from boxjwt.preflight._model import CheckId, CheckStatus
 from boxjwt.preflight._outcome import Outcome
 from boxjwt.preflight._probe import ProbeContext, SelectionContext
 from boxjwt.preflight._runner import CheckSpec
@@ -97,7 +97,12 @@ def selection(facts: RunFacts) -> SelectionContext:
 
 
 def probe(facts: RunFacts) -> ProbeContext:
-    return ProbeContext(box=box(facts), probe=_need(facts.probe, "the probe user"))
+    access = facts.results[CheckId.ACCESS_ENTERPRISE]
+    return ProbeContext(
+        box=box(facts),
+        probe=_need(facts.probe, "the probe user"),
+        access_verified=access.status is CheckStatus.PASS,
+    )
 
 
 def clock(facts: RunFacts) -> ClockContext:
@@ -123,8 +128,13 @@ def _scope(cid: CheckId, probe: _box.ScopeProbe) -> Spec:
     )
 
 
-def specs() -> tuple[Spec, ...]:
-    """Every check (and the probe-user step): the key file, the token, Box, the clock last."""
+def specs(*, probe_user_given: bool = False) -> tuple[Spec, ...]:
+    """Every check (and the probe-user step): the key file, the token, Box, the clock last.
+
+    Without a probe user, one is chosen from the user list, so the As-User and user-token checks
+    need ``access.enterprise``. With one given, they run unless ``access.enterprise`` *failed*
+    (App Access Only): a user list Box refused no longer hides their problems.
+    """
     local = _local_specs()
     token_spec = CheckSpec(
         id=CheckId.TOKEN_ENTERPRISE,
@@ -134,7 +144,7 @@ def specs() -> tuple[Spec, ...]:
         context=box,
         check=_box.check_token,
     )
-    network = _box_specs()
+    network = _box_specs(probe_user_given)
     clock_spec = CheckSpec(
         id=CheckId.CLOCK_SKEW,
         title="Local clock agrees with Box's",
@@ -145,7 +155,23 @@ def specs() -> tuple[Spec, ...]:
     return (*local, clock_spec, token_spec, *network)
 
 
-def _box_specs() -> list[Spec]:
+def _probe_step(probe_user_given: bool) -> Spec:
+    requires: tuple[str, ...] = (CheckId.ACCESS_ENTERPRISE,)
+    vetoed_by: tuple[str, ...] = ()
+    if probe_user_given:
+        requires, vetoed_by = (CheckId.TOKEN_ENTERPRISE,), (CheckId.ACCESS_ENTERPRISE,)
+    return CheckSpec(
+        id=PROBE_USER,
+        title="",
+        requires=requires,
+        vetoed_by=vetoed_by,
+        after=(CheckId.IDENTITY_SERVICE_ACCOUNT, CheckId.ACCESS_ENTERPRISE),
+        context=selection,
+        check=_probe.choose_probe_user,
+    )
+
+
+def _box_specs(probe_user_given: bool) -> list[Spec]:
     token = (CheckId.TOKEN_ENTERPRISE,)
     return [
         CheckSpec(
@@ -173,14 +199,7 @@ def _box_specs() -> list[Spec]:
         ),
         _scope(CheckId.SCOPE_READ, _box.READ),
         _scope(CheckId.SCOPE_WRITE, _box.WRITE),
-        CheckSpec(
-            id=PROBE_USER,
-            title="",
-            requires=(CheckId.ACCESS_ENTERPRISE,),
-            after=(CheckId.IDENTITY_SERVICE_ACCOUNT,),
-            context=selection,
-            check=_probe.choose_probe_user,
-        ),
+        _probe_step(probe_user_given),
         CheckSpec(
             id=CheckId.FEATURE_AS_USER,
             title='Advanced feature "Make API calls using the as-user header"',

@@ -13,6 +13,7 @@ from typing import Final
 from boxjwt._keyfile import KeyFile
 from boxjwt._remedies import (
     ACCOUNT_INFO,
+    ADVANCED_FEATURES,
     APP_ACCESS_LEVEL,
     CLOCK,
     KEYFILE_DEFAULT,
@@ -48,6 +49,7 @@ __all__ = [
     "FIX_PROBE_USER",
     "FIX_UNENCRYPTED_KEY",
     "FIX_UNKNOWN_PROBE_USER",
+    "FIX_USER_TOKENS_OR_ACCESS",
     "fallback_fix",
     "fix_integer_enterprise_id",
     "fix_permissions",
@@ -68,6 +70,10 @@ FIX_UNKNOWN_PROBE_USER: Final = (
 FIX_AS_USER_DENIED: Final = (
     setting_fix(f'{APP_ACCESS_LEVEL}: make sure it is "App + Enterprise Access"')
     + " Also check that the user is a managed, non-admin member of this enterprise."
+)
+FIX_USER_TOKENS_OR_ACCESS: Final = setting_fix(
+    f'{ADVANCED_FEATURES}: enable "Generate user access tokens", and {APP_ACCESS_LEVEL}: choose '
+    '"App + Enterprise Access"'
 )
 FIX_IDENTITY_OTHER_ENTERPRISE: Final = (
     "Use the key file of the app authorized in your enterprise, or correct "

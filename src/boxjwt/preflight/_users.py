@@ -91,8 +91,10 @@ class ProbeUser:
         user = self.user
         if not self.known:
             return None
-        if user.role in ("admin", "coadmin"):
-            return f"the probe user {user.ref()} is an {user.role}"
+        if user.role == "admin":
+            return f"the probe user {user.ref()} is an admin"
+        if user.role == "coadmin":
+            return f"the probe user {user.ref()} is a co-admin"
         if user.platform_only:
             return f"the probe user {user.ref()} is an app user"
         if user.status != "active":

@@ -165,6 +165,10 @@ def _wrong_key(emu: BoxEmulator, directory: pathlib.Path) -> EmulatedKeyFile:
     )
 
 
+def _first_active_user(emu: BoxEmulator) -> str:
+    return next(u.id for u in emu.managed_users if u.status == "active")
+
+
 def _clock(offset: float) -> Callable[[BoxEmulator, EmulatedKeyFile], None]:
     def action(emu: BoxEmulator, ekf: EmulatedKeyFile) -> None:
         emu.clock_offset = offset
@@ -289,9 +293,11 @@ _SETTING_SCENARIOS: Final = (
     ),
     Scenario(
         name="no-manage-users",
-        description='Scope "Manage users" is off.',
+        description='Scope "Manage users" is off; the admin names a probe user '
+        "(--probe-user), so As-User and user tokens are still checked.",
         make=_without_scope("manage_users"),
-        expected={CheckId.SCOPE_MANAGE_USERS: _F, CheckId.ACCESS_ENTERPRISE: _S, **_NO_PROBES},
+        expected={CheckId.SCOPE_MANAGE_USERS: _F, CheckId.ACCESS_ENTERPRISE: _S},
+        probe_user=_first_active_user,
     ),
     Scenario(
         name="no-read",
