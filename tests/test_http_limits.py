@@ -15,6 +15,7 @@ import pathlib
 import random
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +44,7 @@ from boxjwt.exceptions import (
     TokenServerError,
     TransportError,
 )
+from boxjwt.preflight._client import BoxClient, Observer
 from docs_support import make_certificates
 from recording_server import Answer, Flood, RecordingServer, Trickle
 
@@ -271,6 +273,55 @@ def test_each_retried_answer_gets_its_own_deadline(
         )
         assert response.json() == {"id": "3"}
         session.close()
+
+
+@pytest.mark.parametrize("part", ["status", "headers", "body"])
+def test_preflight_probes_fail_at_the_deadline(
+    server: RecordingServer, keyfile: KeyFile, part: str
+) -> None:
+    """preflight's client reads every probe's answer within its limits (30 s, 1 MiB by
+    default): a trickled probe is a TransportError in the report, not a stalled run."""
+    trickle = Trickle(part=part)
+    server.script(Answer(body=TOKEN), Answer(raw=trickle))
+    observer = Observer(time.time)
+    client = BoxClient(
+        keyfile,
+        base_url=server.url,
+        timeout=(1, 1),
+        retry=no_retry(),
+        clock=time.time,
+        observer=observer,
+        limits=ReadLimits(1 << 20, DEADLINE),
+    )
+    try:
+        answer = client.call("GET", "/users/me")
+    finally:
+        client.close()
+    assert isinstance(answer.error, TransportError)
+    assert "no complete answer within 0.5 s" in str(answer.error)
+    assert trickle.finished.wait(30)
+    assert trickle.trickled < FEW
+
+
+def test_preflight_probe_answers_are_capped(server: RecordingServer, keyfile: KeyFile) -> None:
+    flood = Flood(status=200)
+    server.script(Answer(body=TOKEN), Answer(raw=flood))
+    client = BoxClient(
+        keyfile,
+        base_url=server.url,
+        timeout=(1, 1),
+        retry=no_retry(),
+        clock=time.time,
+        observer=Observer(time.time),
+    )
+    try:
+        answer = client.call("GET", "/users")
+    finally:
+        client.close()
+    assert answer.status == 200
+    assert answer.data is None  # 1 MiB of a 64 MB answer: not readable JSON
+    assert flood.finished.wait(30)
+    assert flood.sent < flood.size // 2
 
 
 def test_probe_answers_are_capped(server: RecordingServer, probe_session: AsUserSession) -> None:

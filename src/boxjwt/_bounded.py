@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import requests
 import requests.adapters
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _CHUNK: Final = 16 * 1024
+_S = TypeVar("_S", bound=requests.Session)
 _TRUNCATED_ATTR: Final = "_boxjwt_truncated"
 
 
@@ -259,7 +260,7 @@ class BoundedAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def mount_bounded_adapters(session: requests.Session) -> requests.Session:
+def mount_bounded_adapters(session: _S) -> _S:
     """Mount a :class:`BoundedAdapter` for ``http://`` and ``https://`` on ``session``."""
     session.mount("https://", BoundedAdapter())
     session.mount("http://", BoundedAdapter())

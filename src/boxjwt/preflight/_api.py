@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from boxjwt._http import PREFLIGHT_TIMEOUT
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
 from boxjwt._secret import Secret
@@ -25,7 +26,7 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRY", "DEFAULT_TIMEOUT", "preflight
 _log = logging.getLogger("boxjwt.preflight")
 
 #: ``(connect, read)`` seconds for each request: preflight must be quick.
-DEFAULT_TIMEOUT: Final = (5.0, 20.0)
+DEFAULT_TIMEOUT: Final = PREFLIGHT_TIMEOUT
 #: Transient failures (429, 5xx, connection errors) are retried once, briefly: preflight must
 #: be quick.
 DEFAULT_RETRY: Final = RetryPolicy(

@@ -4,7 +4,8 @@ Token requests go through :class:`boxjwt.JWTAuthenticator` and API probes throug
 :class:`boxjwt.AsUserSession` (credentials, ``As-User``, the 401 recovery, ``Retry-After`` and the
 retry policy all live there, not here). Preflight only adds an :class:`Observer`, a ``requests``
 response hook on every session it uses, which counts the answers and samples Box's ``Date``
-header for the clock check.
+header for the clock check. Every answer is read within limits (``boxjwt._http.PREFLIGHT_LIMITS``:
+all of it within 30 s, at most 1 MiB), so a slow or hostile server cannot stall a run.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import attrs
 import requests
 
 from boxjwt._authenticator import JWTAuthenticator
-from boxjwt._http import get_header, json_object, server_time
+from boxjwt._bounded import bounded_request, mount_bounded_adapters
+from boxjwt._http import PREFLIGHT_LIMITS, ReadLimits, get_header, json_object, server_time
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
 from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore
 from boxjwt._token import AccessToken
+from boxjwt._token_endpoint import transport_error
 from boxjwt.exceptions import APIError, TokenExchangeError, TransportError
 from boxjwt.preflight._model import CheckEvidence
 
@@ -134,20 +137,25 @@ class BoxClient:
         retry: RetryPolicy,
         clock: Callable[[], float],
         observer: Observer,
+        limits: ReadLimits = PREFLIGHT_LIMITS,
     ) -> None:
         self._observer = observer
-        self._token_session = observer.watch(requests.Session())
+        self._limits = limits
+        self._token_session = observer.watch(mount_bounded_adapters(requests.Session()))
         self.auth = JWTAuthenticator(
             keyfile,
             base_url=base_url,
             timeout=timeout,
+            deadline=limits.deadline,
             retry=retry,
             token_store=MemoryTokenStore(),
             clock=clock,
             session=self._token_session,
         )
         # Owns the connection pool; each probe uses a sibling (one per call: thread-safe).
-        self._pool = AsUserSession(self.auth, timeout=timeout, retry=retry, raise_for_status=True)
+        self._pool = mount_bounded_adapters(
+            AsUserSession(self.auth, timeout=timeout, retry=retry, raise_for_status=True)
+        )
 
     @property
     def clock_corrected(self) -> bool:
@@ -195,14 +203,19 @@ class BoxClient:
             shown += f" (As-User: {as_user})"
         session = self._session(user_token_of or as_user, user_token_of is not None)
         try:
-            response = session.request(
-                method,
-                f"/2.0{path}",
-                params=dict(params or {}),
-                json=json_body,
-                headers=_JSON,
-                allow_redirects=False,
-            )
+            try:
+                response = bounded_request(
+                    session,
+                    method,
+                    f"/2.0{path}",
+                    limits=self._limits,
+                    params=dict(params or {}),
+                    json=json_body,
+                    headers=_JSON,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:  # the answer's deadline passed
+                raise transport_error(exc, method, shown) from None
         except (APIError, TokenExchangeError, TransportError) as exc:
             status = None if isinstance(exc, TransportError) else exc.status_code
             return Answer(_error_evidence(shown, exc), status, error=exc)
