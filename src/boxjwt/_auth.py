@@ -29,8 +29,7 @@ import requests.auth
 
 from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._bounded import read_at_most
-from boxjwt._errors import _safe_url
-from boxjwt._http import ERROR_READ_BYTES
+from boxjwt._http import ERROR_READ_BYTES, safe_url
 from boxjwt._token_endpoint import get_header
 from boxjwt._validate import describe, validate_user_id
 from boxjwt.exceptions import ConfigurationError
@@ -335,7 +334,7 @@ class BoxAuth(requests.auth.AuthBase):
         """
         if not self.is_box_url(request.url):
             raise ConfigurationError(
-                f"{describe(_safe_url(request.url))} is not a Box URL of this authenticator "
+                f"{describe(safe_url(request.url))} is not a Box URL of this authenticator "
                 f"(base_url {self._authenticator.base_url}, upload_url "
                 f"{self._authenticator.upload_url}): boxjwt sends credentials to those origins "
                 "only. Call Box through them (auth.api_url, or an AsUserSession with a path)."
@@ -413,7 +412,7 @@ class BoxAuth(requests.auth.AuthBase):
         logger.info(
             "%s %s: HTTP 401 from Box (Box request id %s); resending once with a new token",
             request.method,
-            _safe_url(request.url),
+            safe_url(request.url),
             get_header(response.headers, "box-request-id"),
         )
         discard(response)

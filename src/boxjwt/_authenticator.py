@@ -49,7 +49,6 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_UPLOAD_URL",
     "JWTAuthenticator",
-    "validate_user_id",  # re-exported until every module imports it from boxjwt._validate
 ]
 
 logger = logging.getLogger("boxjwt")
@@ -84,12 +83,6 @@ class _SubjectLock:
         self.generation = 0
         self.failure: TokenExchangeError | TransportError | None = None
         self.waiting = 0
-
-
-# The old private names, still imported by other modules until they use boxjwt._validate.
-_validate_url = validate_url
-_validate_timeout = validate_timeout
-_validate_number = validate_number
 
 
 def _subject_text(subject_type: SubjectType, subject_id: str) -> str:

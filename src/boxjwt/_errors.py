@@ -61,10 +61,6 @@ def retry_after_of(outcome: object) -> float | None:
     return default_retry_after(outcome)
 
 
-#: The old private name, still imported by other modules until they use boxjwt._http.
-_safe_url = safe_url
-
-
 def _text(where: str, status: int, code: str | None, said: str | None) -> str:
     text = f"{where} failed: HTTP {status}"
     if code:

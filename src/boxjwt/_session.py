@@ -45,8 +45,8 @@ from boxjwt._auth import (
 from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
 from boxjwt._bounded import error_text
 from boxjwt._classify import retryable_response
-from boxjwt._errors import _safe_url, raise_for_box_error, retry_after_of
-from boxjwt._http import API_TIMEOUT
+from boxjwt._errors import raise_for_box_error, retry_after_of
+from boxjwt._http import API_TIMEOUT, safe_url
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._scrub import scrub
 from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
@@ -416,7 +416,7 @@ class AsUserSession(requests.Session):
         credentials = self._credentials
         credentials.check_headers(request)  # the caller's Box headers are refused, not replaced
         method = (request.method or "GET").upper()
-        url = _safe_url(request.url) or ""
+        url = safe_url(request.url) or ""
         idempotent = method in IDEMPOTENT_METHODS
         rewind = _rewinder(request.body)
         resent = False
