@@ -610,3 +610,12 @@ def test_permanent_error_in_logs_has_the_request_id(
         info.value.request_id in r.getMessage() for r in captured_logs.records if r.name == "boxjwt"
     )
     support.assert_no_secret(captured_logs.texts(), support.keyfile_secrets(disabled))
+
+
+def test_max_user_tokens_with_a_token_store_of_ones_own_is_refused(keyfile: KeyFile) -> None:
+    """It bounds only the default in-memory store: with token_store= it used to be ignored."""
+    store = MemoryTokenStore(5)
+    with pytest.raises(ConfigurationError, match=r"MemoryTokenStore\(max_size=\.\.\.\)"):
+        JWTAuthenticator(keyfile, token_store=store, max_user_tokens=50)
+    assert JWTAuthenticator(keyfile, token_store=store).token_store is store
+    assert JWTAuthenticator(keyfile).token_store.max_size == 10_000  # type: ignore[attr-defined]

@@ -33,6 +33,7 @@ from boxjwt.preflight import (
     CheckResult,
     CheckStatus,
     PreflightReport,
+    UserRef,
     preflight,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "SessionMode",
     "SubjectType",
     "TokenStore",
+    "UserRef",
     "__version__",
     "exceptions",
     "preflight",

@@ -103,9 +103,11 @@ class JWTAuthenticator:
     and remembers the offset (:attr:`clock_offset`); a reused ``jti`` retries once.
 
     Tokens are cached per subject in ``token_store`` (default: an in-process LRU holding up to
-    ``max_user_tokens`` user tokens; the service account's token is kept apart and never
-    evicted by them) and refreshed ``refresh_margin`` seconds before expiry (never more than
-    half a token's lifetime). Concurrent requests for one subject make one exchange; different
+    ``max_user_tokens`` user tokens, 10,000 by default; the service account's token is kept
+    apart and never evicted by them; ``max_user_tokens`` next to a ``token_store`` of your own
+    is a :class:`~boxjwt.exceptions.ConfigurationError`: bound that store instead) and
+    refreshed ``refresh_margin`` seconds before expiry (never more than half a token's
+    lifetime). Concurrent requests for one subject make one exchange; different
     subjects never wait on each other. A token the store returns for another subject (another
     user, the service account, another app) is refused, logged, and replaced by a new exchange.
     A token's lifetime is Box's ``expires_in`` (about 3600 s), which must be a finite number
@@ -138,7 +140,7 @@ class JWTAuthenticator:
         deadline: float = TOKEN_LIMITS.deadline,
         retry: RetryPolicy | None = None,
         token_store: TokenStore | None = None,
-        max_user_tokens: int = DEFAULT_MAX_USER_TOKENS,
+        max_user_tokens: int | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         session: requests.Session | None = None,
@@ -153,7 +155,13 @@ class JWTAuthenticator:
             raise ConfigurationError("retry must be a boxjwt.RetryPolicy")
         if token_store is not None and not isinstance(token_store, TokenStore):
             raise ConfigurationError("token_store must implement get/set/delete/lock")
-        bound: object = max_user_tokens
+        if max_user_tokens is not None and token_store is not None:
+            raise ConfigurationError(
+                "max_user_tokens bounds the default in-memory token store and would be ignored "
+                "with token_store=: bound the store you pass instead (MemoryTokenStore("
+                "max_size=...); a RedisTokenStore expires every key on its own)"
+            )
+        bound: object = DEFAULT_MAX_USER_TOKENS if max_user_tokens is None else max_user_tokens
         if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
             raise ConfigurationError("max_user_tokens must be an integer >= 1")
 
@@ -199,9 +207,7 @@ class JWTAuthenticator:
             clock=self._clock,
         )
         self._store: TokenStore = (
-            token_store
-            if token_store is not None
-            else MemoryTokenStore(max_user_tokens, clock=self._clock)
+            token_store if token_store is not None else MemoryTokenStore(bound, clock=self._clock)
         )
         self._refused_keys: set[str] = set()
         self._clock_offset = 0.0

@@ -98,6 +98,9 @@ def checks() -> bool:
     for check in report2.checks:
         assert_type(check, boxjwt.CheckResult)
         print(check.id, check.status, check.remediation)
+    account: boxjwt.UserRef | None = report.service_account
+    assert_type(report.probe_user, boxjwt.UserRef | None)
+    print(account.login if account is not None else None)
     data = report.to_dict()
     print(data["checks"], str(report))
     return report.ok
