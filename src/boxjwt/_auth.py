@@ -347,7 +347,9 @@ class BoxAuth(requests.auth.AuthBase):
 
         No checks: for a request already authorized (a resend, a retry, a hop within Box).
         """
-        token = self.token()
+        auth = self._authenticator  # self.token(), inlined: this runs on every request
+        user = self._token_user
+        token = auth.enterprise_token() if user is None else auth.user_token(user)
         request.headers["Authorization"] = token.authorization_header()
         if self._as_user is not None:
             request.headers["As-User"] = self._as_user

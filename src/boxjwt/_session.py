@@ -212,6 +212,7 @@ class AsUserSession(requests.Session):
 
         self._authenticator = auth
         self._credentials = credentials
+        self._origins = credentials.origins
         self._timeout = checked_timeout
         self.raise_for_status = bool(raise_for_status)
         """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
@@ -321,6 +322,10 @@ class AsUserSession(requests.Session):
         ``https://api.box.com`` / ``https://upload.box.com`` URLs -> the configured hosts; any
         other absolute URL unchanged.
         """
+        return self._resolve(url)[0]
+
+    def _resolve(self, url: str) -> tuple[str, bool]:
+        """(:meth:`resolve_url`, whether that is a Box URL): paths need no second parse."""
         auth = self._authenticator
         parts = urlsplit(url)
         if not parts.scheme and not parts.netloc:
@@ -329,18 +334,18 @@ class AsUserSession(requests.Session):
                     f"a relative URL must be a path such as /2.0/users/me, not {url!r}"
                 )
             if _under_upload_prefix(parts.path):
-                return auth.upload_url + url[len(_UPLOAD_PREFIX) :]
-            return auth.base_url + url
+                return auth.upload_url + url[len(_UPLOAD_PREFIX) :], True
+            return auth.base_url + url, True
         where = origin(url)
         if where is not None and where == _API_ORIGIN:
-            return auth.base_url + _after_origin(url)
+            return auth.base_url + _after_origin(url), True
         if where is not None and where == _UPLOAD_ORIGIN:
             rest = _after_origin(url)
             if _under_upload_prefix(urlsplit(rest).path):
-                return auth.upload_url + rest[len(_UPLOAD_PREFIX) :]
+                return auth.upload_url + rest[len(_UPLOAD_PREFIX) :], True
             parts = urlsplit(auth.upload_url)
-            return f"{parts.scheme}://{parts.netloc}{rest}"
-        return url
+            return f"{parts.scheme}://{parts.netloc}{rest}", True
+        return url, where in self._origins
 
     def prepare_request(self, request: requests.Request) -> PreparedRequest:
         """Resolve the URL (see :meth:`resolve_url`), then prepare as ``requests`` does.
@@ -350,8 +355,8 @@ class AsUserSession(requests.Session):
         """
         raw: object = request.url
         url = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-        resolved = self.resolve_url(url)
-        if self.is_box_url(resolved):
+        resolved, box = self._resolve(url)
+        if box:
             if request.auth is not None or self.auth is not None:
                 raise ConfigurationError(
                     f"{self!r} authenticates its Box requests itself: do not pass auth= or set "
@@ -371,7 +376,7 @@ class AsUserSession(requests.Session):
         """On a redirect away from a Box host, drop ``Authorization`` and ``As-User``."""
         base: Any = super().rebuild_auth  # typed in some requests versions, not in others
         base(prepared_request, response)
-        if redirect_leaves_box(self._credentials.origins, response):
+        if redirect_leaves_box(self._origins, response):
             drop_box_headers(prepared_request.headers)
 
     def resolve_redirects(
@@ -381,7 +386,7 @@ class AsUserSession(requests.Session):
 
         A hop to a Box host gets fresh credentials only when the chain started at a Box host.
         """
-        kwargs[_HOP] = self.is_box_url(req.url)
+        kwargs[_HOP] = origin(req.url or "") in self._origins
         yield from super().resolve_redirects(resp, req, *args, **kwargs)
 
     # ------------------------------------------------------------------ sending
@@ -392,10 +397,10 @@ class AsUserSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         if hop is not None:  # a redirect hop of a chain being followed by super().send
-            if hop and self.is_box_url(request.url):
+            if hop and origin(request.url or "") in self._origins:
                 self._credentials.apply(request)
             return super().send(request, **kwargs)
-        if not self.is_box_url(request.url):
+        if origin(request.url or "") not in self._origins:
             return super().send(request, **kwargs)
         outer = sys.exception()
         response: requests.Response | None = None
