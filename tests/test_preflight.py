@@ -1047,6 +1047,21 @@ def test_upload_precheck_conflict_proves_write_access(
     assert report[CheckId.SCOPE_WRITE].evidence[0].status_code == 409
 
 
+def test_a_401_is_recovered_by_the_session_and_counted(
+    emu: BoxEmulator, tmp_path: pathlib.Path
+) -> None:
+    # Probes go through AsUserSession/BoxAuth: a token Box no longer accepts is replaced once
+    # and the request resent, and the report still counts every answer.
+    ekf = emu.make_keyfile(tmp_path / "key.json")
+    emu.faults.push("/2.0/folders/0", 401)
+    report = check(emu, ekf.path)
+    assert report.ok
+    assert not_passing(report) == {}
+    assert emu.count("GET", "/2.0/folders/0") == 2
+    assert emu.token_requests(subject_type="enterprise") == 2  # the token was replaced
+    assert report.request_count == len(emu.request_log) == 12
+
+
 def test_a_redirect_is_neither_followed_nor_a_pass(
     emu: BoxEmulator, tmp_path: pathlib.Path
 ) -> None:

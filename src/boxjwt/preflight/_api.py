@@ -125,21 +125,19 @@ def preflight(
         observer=observer,
     )
     facts = RunFacts(load=load, box=box, observer=observer, wanted_probe=probe)
+    table = specs(probe_user_given=probe is not None)
     try:
-        report = _report(
-            run_checks(specs(probe_user_given=probe is not None), facts, concurrency=concurrency),
-            url,
-        )
+        report = _report(run_checks(table, facts, concurrency=concurrency), url)
     finally:
         if box is not None:
             box.client.close()
-    _log.info(
-        "preflight of %s: %s (%d requests)",
-        report.source,
-        "ok" if report.ok else f"{len(report.failures)} check(s) failed",
-        report.request_count,
-    )
+    _log.info("preflight of %s: %s", report.source, _summary(report))
     return report
+
+
+def _summary(report: PreflightReport) -> str:
+    verdict = "ok" if report.ok else f"{len(report.failures)} check(s) failed"
+    return f"{verdict} ({report.request_count} requests)"
 
 
 def _connect(
