@@ -60,6 +60,7 @@ class RedisServer:
         self.binary = binary
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._drainer: threading.Thread | None = None
         self._dir = tempfile.mkdtemp(prefix="boxjwt-redis-")
 
     @property
@@ -103,7 +104,8 @@ class RedisServer:
             output = b"".join(log).decode(errors="replace")
             raise RuntimeError(f"redis-server did not start on port {self.port}:\n{output}")
         # keep draining its log so that it never blocks writing to a full pipe
-        threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
+        self._drainer = threading.Thread(target=_drain, args=(process.stdout,), daemon=True)
+        self._drainer.start()
         self.process = process
         return self
 
@@ -119,6 +121,9 @@ class RedisServer:
             except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
                 process.kill()
                 process.wait(timeout=10)
+        if self._drainer is not None:  # it closes the pipe once the server's end is gone
+            self._drainer.join(timeout=10)
+            self._drainer = None
 
     def restart(self) -> None:
         """Stop, then start again on the same port (empty: nothing is persisted)."""
@@ -141,8 +146,9 @@ class RedisServer:
 
 
 def _drain(stream: Any) -> None:
-    for _ in stream:
-        pass
+    with stream:  # closed at end of file: no ResourceWarning for an unclosed pipe
+        for _ in stream:
+            pass
 
 
 def serve() -> Iterator[RedisServer]:

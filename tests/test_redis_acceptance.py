@@ -97,13 +97,19 @@ class Workers:
         proc = self.procs[index]
         proc.kill()
         assert proc.wait(30) == -signal.SIGKILL
+        self._close_stdin(proc)
         self._spawn(index)
+
+    @staticmethod
+    def _close_stdin(proc: subprocess.Popen[str]) -> None:
+        """EOF for the worker (its stdout is closed by its reader thread at end of file)."""
+        with contextlib.suppress(OSError, ValueError):  # a dead worker: broken pipe on flush
+            assert proc.stdin is not None
+            proc.stdin.close()
 
     def close(self) -> None:
         for proc in self.procs:
-            with contextlib.suppress(OSError, ValueError):
-                assert proc.stdin is not None
-                proc.stdin.close()  # EOF: the worker's loop ends
+            self._close_stdin(proc)  # the worker's loop ends
         for proc in self.procs:
             try:
                 proc.wait(10)
@@ -114,8 +120,9 @@ class Workers:
 
 def _read_lines(proc: subprocess.Popen[str], replies: queue.Queue[Any]) -> None:
     assert proc.stdout is not None
-    for line in proc.stdout:
-        replies.put(json.loads(line))
+    with proc.stdout:  # closed at end of file: no ResourceWarning for an unclosed pipe
+        for line in proc.stdout:
+            replies.put(json.loads(line))
     replies.put(("error", f"the worker exited (status {proc.wait()})"))
 
 
