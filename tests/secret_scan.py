@@ -83,7 +83,7 @@ class _Walker:
     def add(self, text: str) -> None:
         self.texts.append(text)
 
-    def walk(self, obj: object, depth: int = 0) -> None:
+    def walk(self, obj: object, depth: int = 0) -> None:  # noqa: PLR0911, PLR0912 - one branch per kind of object
         if obj is None or isinstance(obj, bool | int | float):
             return
         if isinstance(obj, str):

@@ -1189,7 +1189,7 @@ def _walk(node: Any) -> Iterator[tuple[Any, Any]]:
 
 
 @st.composite
-def _mutated_string(draw: st.DrawFn, text: str) -> str:
+def _mutated_string(draw: st.DrawFn, text: str) -> str:  # noqa: PLR0911 - one return per mutation
     i = draw(st.integers(0, len(text)))
     j = draw(st.integers(i, len(text)))
     how = draw(st.sampled_from(["cut", "insert", "delete", "escape", "crlf", "upper", "dup"]))
@@ -1283,7 +1283,7 @@ SCENARIOS = [
 ]
 
 
-def _scenario(name: str, client_secret: str, passphrase: str, webhook: str) -> Callable[[], Any]:
+def _scenario(name: str, client_secret: str, passphrase: str, webhook: str) -> Callable[[], Any]:  # noqa: PLR0911 - one return per scenario
     k = openssl_keys()
     data = config(k.box, passphrase, webhooks={"primaryKey": webhook})
     data["boxAppSettings"]["clientSecret"] = client_secret

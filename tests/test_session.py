@@ -967,7 +967,7 @@ def test_connection_counters_of_a_stopped_emulator() -> None:
 # --------------------------------------------------------------------------- errors
 
 
-def test_every_box_error_shape_raises_the_right_exception_with_its_request_id(
+def test_every_box_error_shape_raises_the_right_exception_with_its_request_id(  # noqa: PLR0915 - one case per error shape
     emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock, user: EmulatedUser
 ) -> None:
     def last_request_id() -> str:

@@ -162,7 +162,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return _exit_code(report, args.strict)
 
 
-def cmd_preflight(args: argparse.Namespace) -> int:
+def cmd_preflight(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one early exit per usage error
     """Run ``boxjwt preflight`` with parsed ``args``; return the exit code."""
     boxjwt_logger = logging.getLogger("boxjwt")
     if not boxjwt_logger.handlers:

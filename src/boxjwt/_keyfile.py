@@ -563,7 +563,7 @@ class _Problems:
         return None
 
 
-def _enterprise_id(
+def _enterprise_id(  # noqa: PLR0911 - one return per way the field can be wrong
     data: Mapping[str, Any], problems: _Problems, coerced: list[str]
 ) -> tuple[str | None, str | None]:
     """``(enterprise_id, value_problem)``; a missing or mistyped field is recorded in ``problems``.
@@ -602,7 +602,7 @@ def _problem_message(source: str, items: list[tuple[str, str]]) -> str:
     return f"{source}: {head} in the Box config:\n{lines}\nFix: {remedies.DOWNLOAD_CONFIG}"
 
 
-def _build(
+def _build(  # noqa: PLR0912, PLR0915 - the one validator, in the order errors are reported
     data: object,
     *,
     source: str,

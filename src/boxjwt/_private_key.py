@@ -184,7 +184,7 @@ def _iv_hex_length(cipher: str) -> int | None:
     return None
 
 
-def parse_pem(
+def parse_pem(  # noqa: PLR0912, PLR0915 - one check per PEM defect, each with its message
     text: str | bytes | Secret,
     *,
     where: str = "The private key",
@@ -381,7 +381,7 @@ def _deserialize(pem: bytes, password: bytes | None) -> object:
     return serialization.load_pem_private_key(pem, password)
 
 
-def load_private_key(
+def load_private_key(  # noqa: PLR0912 - one branch per key format and passphrase case
     pem: str | bytes | Secret,
     passphrase: str | bytes | Secret | None = None,
     *,

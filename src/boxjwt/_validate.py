@@ -48,7 +48,7 @@ _QUERY: Final = re.compile(r"[?#]")
 _SHOWN: Final = 80
 
 
-def describe(value: object) -> str:
+def describe(value: object) -> str:  # noqa: PLR0911 - one return per kind of value
     """``value`` for a message: a short repr, never the whole of a huge input.
 
     Integers too long for ``int -> str`` (Python refuses beyond 4300 digits) and long strings

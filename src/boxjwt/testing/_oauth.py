@@ -245,7 +245,7 @@ def _token_body(token: IssuedToken, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _jwt_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:
+def _jwt_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:  # noqa: PLR0912 - Box's checks, one refusal each, in Box's order
     app = _client(emu, form)
     if app.auth != "jwt":
         raise _RefusalError("invalid_request", E_GRANT_UNAUTHORIZED)
