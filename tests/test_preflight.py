@@ -33,7 +33,7 @@ from boxjwt.preflight import (
     render_text,
     report_schema,
 )
-from boxjwt.testing import BoxEmulator
+from boxjwt.testing import BoxEmulator, FakeClock
 from boxjwt.testing.scenarios import SCENARIOS, Scenario
 from emulator_support import assert_no_secret, secrets_of
 
@@ -50,16 +50,6 @@ SETTING_CHECKS = {
 }
 
 
-class NoSleep:
-    """A sleeper that records instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
 def emu() -> Iterator[BoxEmulator]:
     with BoxEmulator() as emulator:
@@ -67,17 +57,18 @@ def emu() -> Iterator[BoxEmulator]:
 
 
 @pytest.fixture
-def sleeper() -> NoSleep:
-    return NoSleep()
+def sleeper() -> FakeClock:
+    """Its ``sleep`` records the waits instead of sleeping."""
+    return FakeClock()
 
 
 def check(
     emu: BoxEmulator,
     path: Any,
-    sleeper: NoSleep | None = None,
+    sleeper: FakeClock | None = None,
     **kwargs: Any,
 ) -> PreflightReport:
-    retry = boxjwt.RetryPolicy(max_attempts=2, sleep=sleeper or NoSleep())
+    retry = boxjwt.RetryPolicy(max_attempts=2, sleep=(sleeper or FakeClock()).sleep)
     return preflight(path, base_url=emu.base_url, retry=retry, **kwargs)
 
 
@@ -336,18 +327,18 @@ def test_token_failure_evidence_is_box_answer(emu: BoxEmulator, tmp_path: pathli
     assert report.request_count == 1
 
 
-def test_enterprise_token_unreachable(tmp_path: pathlib.Path, sleeper: NoSleep) -> None:
+def test_enterprise_token_unreachable(tmp_path: pathlib.Path, sleeper: FakeClock) -> None:
     with BoxEmulator() as dead:
         ekf = dead.make_keyfile(tmp_path / "key.json")
         base_url = dead.base_url
     report = preflight(
-        ekf.path, base_url=base_url, retry=boxjwt.RetryPolicy(max_attempts=2, sleep=sleeper)
+        ekf.path, base_url=base_url, retry=boxjwt.RetryPolicy(max_attempts=2, sleep=sleeper.sleep)
     )
     token = report[CheckId.TOKEN_ENTERPRISE]
     assert token.failed
     assert "network" in (token.remediation or "")
     assert token.evidence[0].status_code is None
-    assert len(sleeper.calls) == 1  # one quick retry, no real sleep
+    assert len(sleeper.sleeps) == 1  # one quick retry, no real sleep
     clock = report[CheckId.CLOCK_SKEW]
     assert clock.status is CheckStatus.SKIPPED
     assert "Date" in clock.message
@@ -390,7 +381,7 @@ def test_enterprise_token_unreachable(tmp_path: pathlib.Path, sleeper: NoSleep) 
 def test_other_token_causes(
     emu: BoxEmulator,
     tmp_path: pathlib.Path,
-    sleeper: NoSleep,
+    sleeper: FakeClock,
     *,
     status: int,
     body: dict[str, str] | None,
@@ -844,7 +835,7 @@ def test_user_token_for_unknown_probe_user(emu: BoxEmulator, tmp_path: pathlib.P
 
 
 def test_user_token_other_failure(
-    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: NoSleep
+    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: FakeClock
 ) -> None:
     ekf = emu.make_keyfile(tmp_path / "key.json")
     emu.faults.push("/oauth2/token", delay=0.001)  # the enterprise token: normal
@@ -853,7 +844,7 @@ def test_user_token_other_failure(
     tokens = report[CheckId.FEATURE_USER_TOKENS]
     assert tokens.failed
     assert "network" in (tokens.remediation or "")
-    assert len(sleeper.calls) == 1
+    assert len(sleeper.sleeps) == 1
 
 
 # ------------------------------------------------------------------ probe user, no user list
@@ -998,7 +989,7 @@ def test_identity_not_a_service_account_or_unreadable(
 
 
 def test_transient_errors_are_retried_once(
-    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: NoSleep
+    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: FakeClock
 ) -> None:
     ekf = emu.make_keyfile(tmp_path / "key.json")
     emu.faults.push("/2.0/folders/0", 503)
@@ -1007,11 +998,11 @@ def test_transient_errors_are_retried_once(
     assert report.ok
     assert not_passing(report) == {}
     assert report.request_count == 12
-    assert len(sleeper.calls) == 1  # the 503's backoff; Retry-After: 0 needs no wait
+    assert len(sleeper.sleeps) == 1  # the 503's backoff; Retry-After: 0 needs no wait
 
 
 def test_persistent_errors_fail_with_network_advice(
-    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: NoSleep
+    emu: BoxEmulator, tmp_path: pathlib.Path, sleeper: FakeClock
 ) -> None:
     ekf = emu.make_keyfile(tmp_path / "key.json")
     emu.faults.push("/2.0/folders/0", 503, count=2)

@@ -23,6 +23,7 @@ from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken, subject_key
 from boxjwt.exceptions import ConfigurationError, TokenStoreFallbackWarning
 from boxjwt.stores import RedisTokenStore
+from boxjwt.testing import FakeClock
 from redis_server import RedisServer, serve
 
 pytestmark = pytest.mark.redis
@@ -46,29 +47,9 @@ def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     conn.close()
 
 
-class Clock:
-    """A fake wall clock; ``sleep`` advances it and runs an optional hook first."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[int], None] | None = None
-        self.advance_on_sleep = True
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        if self.on_sleep is not None:
-            self.on_sleep(len(self.sleeps))
-        if self.advance_on_sleep:
-            self.now += seconds
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(T0)
 
 
 ISSUED: list[str] = []
@@ -99,7 +80,7 @@ def _no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_store(client: redis.Redis, clock: Clock) -> Callable[..., RedisTokenStore]:
+def make_store(client: redis.Redis, clock: FakeClock) -> Callable[..., RedisTokenStore]:
     def factory(**options: Any) -> RedisTokenStore:
         options.setdefault("clock", clock)
         options.setdefault("sleep", clock.sleep)
@@ -217,7 +198,7 @@ def test_set_get_round_trip_with_ttl(
 
 
 def test_ttl_margin_is_bounded_and_floored(
-    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: Clock
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: FakeClock
 ) -> None:
     store = make_store(prefix="p", refresh_margin=60)
     store.set("short", make_token(lifetime=100))  # margin bounded to 50 s
@@ -335,16 +316,16 @@ def test_release_only_by_owner(
 
 
 def test_waiter_returns_when_another_process_stores_a_token(
-    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: Clock
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: FakeClock
 ) -> None:
-    holder, waiter = make_store(), make_store()
     token = make_token()
 
-    def refresh_elsewhere(n: int) -> None:
-        if n == 3:
+    def refresh_elsewhere(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 3:
             holder.set(KEY, token)
 
-    clock.on_sleep = refresh_elsewhere
+    holder, waiter = make_store(), make_store(sleep=refresh_elsewhere)
     with holder.lock(KEY):
         owner = client.get(holder.lock_key(KEY))
         with waiter.lock(KEY):
@@ -355,36 +336,36 @@ def test_waiter_returns_when_another_process_stores_a_token(
 
 
 def test_waiter_ignores_an_unchanged_stale_token_and_a_deletion(
-    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: Clock
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: FakeClock
 ) -> None:
-    holder, waiter = make_store(), make_store()
     stale, fresh = make_token(), make_token()
-    holder.set(KEY, stale)  # present, but stale by the authenticator's own margin
 
-    def sequence(n: int) -> None:
-        if n == 2:
+    def sequence(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 2:
             holder.delete(KEY)  # invalidated: keep waiting
-        elif n == 4:
+        elif len(clock.sleeps) == 4:
             holder.set(KEY, fresh)
 
-    clock.on_sleep = sequence
+    holder, waiter = make_store(), make_store(sleep=sequence)
+    holder.set(KEY, stale)  # present, but stale by the authenticator's own margin
     with holder.lock(KEY), waiter.lock(KEY):
         assert waiter.get(KEY) == fresh
     assert len(clock.sleeps) == 4
 
 
 def test_waiter_takes_the_lock_when_released(
-    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: Clock
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: FakeClock
 ) -> None:
-    waiter = make_store()
-    lock_key = waiter.lock_key(KEY)
+    lock_key = make_store().lock_key(KEY)
     client.set(lock_key, b"dead-process", px=20_000)
 
-    def expire(n: int) -> None:
-        if n == 2:
+    def expire(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 2:
             client.delete(lock_key)  # the dead holder's lock expires
 
-    clock.on_sleep = expire
+    waiter = make_store(sleep=expire)
     with waiter.lock(KEY):
         owner = client.get(lock_key)
         assert owner not in (None, b"dead-process")
@@ -394,7 +375,7 @@ def test_waiter_takes_the_lock_when_released(
 def test_wait_is_bounded_by_time(
     make_store: Callable[..., RedisTokenStore],
     client: redis.Redis,
-    clock: Clock,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     waiter = make_store(wait_timeout=1.0, poll_interval=0.25)
@@ -407,10 +388,9 @@ def test_wait_is_bounded_by_time(
 
 
 def test_wait_is_bounded_by_polls_when_the_clock_stands_still(
-    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: Clock
+    make_store: Callable[..., RedisTokenStore], client: redis.Redis, clock: FakeClock
 ) -> None:
-    clock.advance_on_sleep = False
-    waiter = make_store(wait_timeout=1.0, poll_interval=0.25)
+    waiter = make_store(wait_timeout=1.0, poll_interval=0.25, sleep=clock.sleeps.append)
     client.set(waiter.lock_key(KEY), b"slow-process", px=20_000)
     with waiter.lock(KEY):
         pass
@@ -515,7 +495,7 @@ def flaky(redis_server: RedisServer, client: redis.Redis) -> Iterator[FlakyRedis
 def test_fallback_when_redis_stops_and_recovery_when_it_is_back(
     redis_server: RedisServer,
     client: redis.Redis,
-    clock: Clock,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = RedisTokenStore(
@@ -537,7 +517,7 @@ def test_fallback_when_redis_stops_and_recovery_when_it_is_back(
         assert store.delete("k2", only_if=make_token()) is False
         store.set("k3", make_token("3"))
         assert store.delete("k3") is True
-        clock.now += 11  # probe: still down
+        clock.advance(11)  # probe: still down
         assert store.get("k2") == during
         assert store.degraded
     assert len(warnings_of(record)) == 1
@@ -554,10 +534,10 @@ def test_fallback_when_redis_stops_and_recovery_when_it_is_back(
 
     redis_server.start()  # empty: nothing was persisted
     shared = redis_server.client()
-    clock.now += 5  # before the next probe the local cache is still used
+    clock.advance(5)  # before the next probe the local cache is still used
     assert store.get("k2") == during
     assert not shared.exists(store.token_key("k2"))
-    clock.now += 6
+    clock.advance(6)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         assert store.get("k2") == during  # promoted into Redis
@@ -572,7 +552,7 @@ def test_fallback_when_redis_stops_and_recovery_when_it_is_back(
 
 
 def test_promotion_keeps_a_token_stored_meanwhile(
-    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: Clock
+    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: FakeClock
 ) -> None:
     store = make_store(client=flaky, retry_interval=1)
     mine, theirs = make_token(), make_token()
@@ -580,7 +560,7 @@ def test_promotion_keeps_a_token_stored_meanwhile(
     with pytest.warns(TokenStoreFallbackWarning):
         store.set(KEY, mine)
     flaky.fail = frozenset()
-    clock.now += 2
+    clock.advance(2)
     assert store.get("other-subject") is None  # recovered; nothing local for this one
     assert store.local_fallback.get(KEY) == mine
     make_store().set(KEY, theirs)
@@ -592,14 +572,14 @@ def test_promotion_keeps_a_token_stored_meanwhile(
 
 
 def test_promotion_failure_keeps_the_token_local(
-    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: Clock
+    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: FakeClock
 ) -> None:
     store = make_store(client=flaky, retry_interval=1)
     token = make_token()
     flaky.fail = frozenset({"SET"})
     with pytest.warns(TokenStoreFallbackWarning):
         store.set(KEY, token)
-    clock.now += 2
+    clock.advance(2)
     with pytest.warns(TokenStoreFallbackWarning):  # recovered on GET, failed again on SET
         assert store.get(KEY) == token
     assert store.degraded
@@ -659,7 +639,7 @@ def test_unlock_failure_falls_back(
 
 
 def test_one_warning_per_outage(
-    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: Clock
+    flaky: FlakyRedis, make_store: Callable[..., RedisTokenStore], clock: FakeClock
 ) -> None:
     store = make_store(client=flaky, retry_interval=1)
     with warnings.catch_warnings(record=True) as record:
@@ -668,16 +648,16 @@ def test_one_warning_per_outage(
             flaky.fail = frozenset({"GET"})
             for _ in range(5):
                 store.get(KEY)
-                clock.now += 2
+                clock.advance(2)
             flaky.fail = frozenset()
-            clock.now += 2
+            clock.advance(2)
             store.get(KEY)
             assert not store.degraded
     assert len(warnings_of(record)) == 2
 
 
 def test_scripts_reload_after_a_restart(
-    redis_server: RedisServer, make_store: Callable[..., RedisTokenStore], clock: Clock
+    redis_server: RedisServer, make_store: Callable[..., RedisTokenStore], clock: FakeClock
 ) -> None:
     conn = redis_server.client()
     store = make_store(client=conn)

@@ -26,21 +26,7 @@ from boxjwt.exceptions import (
     TokenServerError,
     TransportError,
 )
-
-
-class Clock:
-    """A manual monotonic clock whose sleep advances it and records the wait."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
+from boxjwt.testing import FakeClock
 
 
 class FixedRandom(random.Random):
@@ -54,7 +40,7 @@ class FixedRandom(random.Random):
         return a if self.pick == "low" else b
 
 
-def policy(clock: Clock, **kwargs: object) -> RetryPolicy:
+def policy(clock: FakeClock, **kwargs: object) -> RetryPolicy:
     kwargs.setdefault("jitter", 0.0)
     return RetryPolicy(sleep=clock.sleep, clock=clock, **kwargs)  # type: ignore[arg-type]
 
@@ -157,32 +143,32 @@ def test_delay_for_prefers_capped_retry_after() -> None:
 
 
 def test_success_first_time_never_waits() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing()
     assert policy(clock).call(fn) == "ok"
-    assert (len(calls), clock.waits) == (1, [])
+    assert (len(calls), clock.sleeps) == (1, [])
 
 
 def test_retryable_errors_back_off_exponentially() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(server_error(), server_error(), TransportError("reset"))
     assert policy(clock).call(fn) == "ok"
     assert len(calls) == 4
-    assert clock.waits == [1.0, 2.0, 4.0]
+    assert clock.sleeps == [1.0, 2.0, 4.0]
 
 
 def test_permanent_error_is_raised_after_one_call() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     err = InvalidSubjectError("bad sub")
     fn, calls = failing(err)
     with pytest.raises(InvalidSubjectError) as info:
         policy(clock).call(fn)
     assert info.value is err
-    assert (len(calls), clock.waits) == (1, [])
+    assert (len(calls), clock.sleeps) == (1, [])
 
 
 def test_unrelated_exceptions_are_not_retried() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(KeyError("bug"))
     with pytest.raises(KeyError):
         policy(clock).call(fn)
@@ -190,52 +176,52 @@ def test_unrelated_exceptions_are_not_retried() -> None:
 
 
 def test_gives_up_after_max_attempts_with_the_last_error() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     errors = [server_error() for _ in range(10)]
     fn, calls = failing(*errors)
     with pytest.raises(TokenServerError) as info:
         policy(clock, max_attempts=4).call(fn)
     assert info.value is errors[3]
     assert len(calls) == 4
-    assert clock.waits == [1.0, 2.0, 4.0]
+    assert clock.sleeps == [1.0, 2.0, 4.0]
 
 
 def test_max_attempts_one_disables_retrying() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(server_error())
     with pytest.raises(TokenServerError):
         policy(clock, max_attempts=1).call(fn)
-    assert (len(calls), clock.waits) == (1, [])
+    assert (len(calls), clock.sleeps) == (1, [])
 
 
 def test_total_time_budget_stops_before_an_overlong_wait() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(*[server_error() for _ in range(10)])
     with pytest.raises(TokenServerError):
         policy(clock, max_attempts=10, max_total_time=10.0).call(fn)
     # waits 1 + 2 + 4 = 7; the next (8) would end at 15 > 10: give up instead
-    assert clock.waits == [1.0, 2.0, 4.0]
+    assert clock.sleeps == [1.0, 2.0, 4.0]
     assert len(calls) == 4
 
 
 def test_total_time_counts_time_spent_in_attempts() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     calls: list[int] = []
 
     def slow() -> str:
         calls.append(1)
-        clock.now += 8.0  # each attempt takes 8 s (e.g. a slow server)
+        clock.advance(8.0)  # each attempt takes 8 s (e.g. a slow server)
         raise server_error()
 
     with pytest.raises(TokenServerError):
         policy(clock, max_total_time=20.0).call(slow)
     # after 1: 8 s + wait 1 = 9 ok; after 2: 17 s + 2 = 19 ok; after 3: 27 s: stop
-    assert clock.waits == [1.0, 2.0]
+    assert clock.sleeps == [1.0, 2.0]
     assert len(calls) == 3
 
 
 def test_retry_after_is_honoured_and_capped() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(
         TokenRateLimitedError("429", retry_after=2.0),
         TokenRateLimitedError("429", retry_after=500.0),
@@ -244,19 +230,19 @@ def test_retry_after_is_honoured_and_capped() -> None:
     )
     assert policy(clock, max_retry_after=30.0, max_total_time=100.0).call(fn) == "ok"
     assert len(calls) == 5
-    assert clock.waits == [2.0, 30.0, 8.0]  # the zero wait is not slept at all
+    assert clock.sleeps == [2.0, 30.0, 8.0]  # the zero wait is not slept at all
 
 
 def test_retry_after_beyond_the_budget_gives_up_at_once() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(TokenRateLimitedError("429", retry_after=50.0))
     with pytest.raises(TokenRateLimitedError):
         policy(clock, max_total_time=10.0, max_retry_after=60.0).call(fn)
-    assert (len(calls), clock.waits) == (1, [])
+    assert (len(calls), clock.sleeps) == (1, [])
 
 
 def test_on_retry_hooks_receive_events() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     policy_events: list[RetryEvent] = []
     call_events: list[RetryEvent] = []
     err1, err2 = server_error(), TokenRateLimitedError("slow down", retry_after=3.0)
@@ -280,7 +266,7 @@ def test_real_sleep_and_clock_are_defaults() -> None:
 
 
 def test_run_retries_results_by_predicate() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     answers = iter([503, 202, 200])
     seen: list[int] = []
 
@@ -294,11 +280,11 @@ def test_run_retries_results_by_predicate() -> None:
         retry_after=lambda status: 5.0 if status == 202 else None,
     )
     assert got == 200
-    assert clock.waits == [1.0, 5.0]
+    assert clock.sleeps == [1.0, 5.0]
 
 
 def test_run_returns_the_last_result_when_exhausted() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     seen: list[int] = []
 
     def fn() -> int:
@@ -306,11 +292,11 @@ def test_run_returns_the_last_result_when_exhausted() -> None:
         return 503
 
     assert policy(clock, max_attempts=3).run(fn, retry_result=lambda s: s >= 500) == 503
-    assert (len(seen), clock.waits) == (3, [1.0, 2.0])
+    assert (len(seen), clock.sleeps) == (3, [1.0, 2.0])
 
 
 def test_run_with_custom_exception_predicate() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     fn, calls = failing(ConnectionResetError("reset"))
     got = policy(clock).run(fn, retry_exception=lambda e: isinstance(e, ConnectionError))
     assert got == "ok"
@@ -318,9 +304,9 @@ def test_run_with_custom_exception_predicate() -> None:
 
 
 def test_results_are_not_retried_without_a_predicate() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     assert policy(clock).run(lambda: 503) == 503
-    assert clock.waits == []
+    assert clock.sleeps == []
 
 
 # --------------------------------------------------------------------------- helpers
