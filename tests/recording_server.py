@@ -1,9 +1,21 @@
-"""A tiny HTTP server for tests: records what it receives, answers what it is told.
+"""The scripted HTTP server of the tests: records what it receives, answers what it is told.
 
 Plays "another host" (where Box credentials must never arrive) and, with scripted answers,
-any error shape a test needs; with raw answers (:class:`Trickle`, :class:`Flood`) a hostile
-server that trickles its answer byte by byte or floods a huge body. Real HTTP over loopback;
-nothing is mocked.
+any answer a test needs that the emulator never gives (odd error shapes, redirects, a dropped
+connection); with raw answers (:class:`Trickle`, :class:`Flood`) a hostile server that trickles
+its answer byte by byte or floods a huge body. Real HTTP over loopback; nothing is mocked. The
+one such server of the test suite::
+
+    with RecordingServer() as srv:
+        srv.script(Answer(429, {"Retry-After": "1"}, b""), Answer(200, body={"ok": True}))
+        ...  # point the code under test at srv.url
+        assert [r.path for r in srv.received] == [...]
+
+By default it answers like an ordinary server (``Server`` and ``Date`` headers, a JSON
+``Content-Type`` unless the answer names one) and, once the script is used up, with
+``200 {"ok": true}``. ``RecordingServer(auto_headers=False)`` sends only the scripted headers
+(plus ``Content-Length``), for tests where the presence of ``Date`` or ``Content-Type`` matters;
+``otherwise=`` sets the answer after the script.
 """
 
 from __future__ import annotations
@@ -16,6 +28,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
+from urllib.parse import parse_qs
+
+__all__ = [
+    "DROP",
+    "Answer",
+    "Flood",
+    "Received",
+    "RecordingServer",
+    "Trickle",
+    "echo",
+    "recording_server",
+]
 
 
 @dataclass(frozen=True)
@@ -27,32 +51,57 @@ class Received:
     headers: dict[str, str]
     body: bytes
 
+    @property
+    def form(self) -> dict[str, str]:
+        """The body as an ``application/x-www-form-urlencoded`` form (first value per name)."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8")).items()}
+
+
+Body = bytes | str | Mapping[str, Any]
+
 
 @dataclass(frozen=True)
 class Answer:
-    """A scripted answer."""
+    """A scripted answer. ``body`` may be computed from the request (see :func:`echo`);
+    ``drop=True`` closes the connection without answering at all."""
 
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes | str | Mapping[str, Any] = b'{"ok": true}'
+    body: Body | Callable[[Received], Body] = b'{"ok": true}'
+    drop: bool = False
     #: When set, writes the whole raw answer (status line included) instead; the connection
     #: is closed afterwards.
     raw: Callable[[BinaryIO], None] | None = None
 
-    def encoded(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode("utf-8")
-        return json.dumps(self.body).encode("utf-8")
+    def encoded(self, request: Received) -> bytes:
+        body = self.body(request) if callable(self.body) else self.body
+        if isinstance(body, bytes):
+            return body
+        if isinstance(body, str):
+            return body.encode("utf-8")
+        return json.dumps(body).encode("utf-8")
+
+
+def echo(template: str) -> Callable[[Received], str]:
+    """A body that repeats the request body where ``template`` says ``{echo}`` (JSON-escaped),
+    like a server that quotes the request back in its error message."""
+
+    def body(request: Received) -> str:
+        return template.replace("{echo}", json.dumps(request.body.decode("utf-8"))[1:-1])
+
+    return body
+
+
+DROP = Answer(drop=True)
 
 
 class RecordingServer:
     """``with RecordingServer() as srv``: ``srv.url``, ``srv.received``, ``srv.script(...)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, auto_headers: bool = True, otherwise: Answer | None = None) -> None:
         self.received: list[Received] = []
         self._script: list[Answer] = []
+        self._otherwise = otherwise if otherwise is not None else Answer()
         self._lock = threading.Lock()
         owner = self
 
@@ -83,15 +132,21 @@ class RecordingServer:
                     body,
                 )
                 answer = owner._next(record)
+                if answer.drop:
+                    self.close_connection = True
+                    return
                 if answer.raw is not None:
                     self.close_connection = True
                     answer.raw(self.wfile)
                     return
-                payload = answer.encoded()
-                self.send_response(answer.status)
+                payload = answer.encoded(record)
+                if auto_headers:
+                    self.send_response(answer.status)
+                else:
+                    self.send_response_only(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                if "content-type" not in {k.lower() for k in answer.headers}:
+                if auto_headers and "content-type" not in {k.lower() for k in answer.headers}:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -103,7 +158,7 @@ class RecordingServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
 
     @property
@@ -112,14 +167,20 @@ class RecordingServer:
         return f"http://127.0.0.1:{port}"
 
     def script(self, *answers: Answer) -> None:
-        """Queue answers for the next requests (then the default 200 JSON)."""
+        """Queue answers for the next requests (then the ``otherwise`` answer)."""
         with self._lock:
             self._script.extend(answers)
+
+    def reset(self) -> None:
+        """Forget the script and the requests received (for a server shared between tests)."""
+        with self._lock:
+            self._script.clear()
+            self.received.clear()
 
     def _next(self, record: Received) -> Answer:
         with self._lock:
             self.received.append(record)
-            return self._script.pop(0) if self._script else Answer()
+            return self._script.pop(0) if self._script else self._otherwise
 
     def __enter__(self) -> RecordingServer:
         self._thread.start()
@@ -132,9 +193,9 @@ class RecordingServer:
 
 
 @contextmanager
-def recording_server() -> Iterator[RecordingServer]:
+def recording_server(**options: Any) -> Iterator[RecordingServer]:
     """A started :class:`RecordingServer`, stopped afterwards."""
-    with RecordingServer() as server:
+    with RecordingServer(**options) as server:
         yield server
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import requests
 
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
 from emulator_support import api_get, box_date, enterprise_token, user_token_response
+from recording_server import Answer, RecordingServer
 
 INVALID_TOKEN = (
     'Bearer realm="Service", error="invalid_token", '
@@ -580,36 +579,16 @@ def test_missing_files(emu: BoxEmulator, token: str) -> None:
     assert requests.get(f"{emu.base_url}/_emulator/download/1", timeout=10).status_code == 404
 
 
-class _OtherHost(BaseHTTPRequestHandler):
-    seen: ClassVar[list[dict[str, str]]] = []
-
-    def do_GET(self) -> None:
-        type(self).seen.append(dict(self.headers.items()))
-        body = b"from the other host"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_download_redirect_to_another_local_server(emu: BoxEmulator, token: str) -> None:
-    other = HTTPServer(("127.0.0.1", 0), _OtherHost)
-    thread = threading.Thread(target=other.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        emu.download_url_template = f"http://localhost:{other.server_address[1]}/dl/{{file_id}}"
+    with RecordingServer() as other:
+        other.script(Answer(200, {}, b"from the other host"))
+        emu.download_url_template = f"http://localhost:{other.url.rsplit(':', 1)[1]}/dl/{{file_id}}"
         item = emu.add_file("b.txt", b"b")
         assert emu.download_url(item.id).endswith(f"/dl/{item.id}")
         response = api_get(emu, f"/2.0/files/{item.id}/content", token, allow_redirects=True)
         assert response.content == b"from the other host"
         # requests drops Authorization when a redirect changes host
-        assert "Authorization" not in _OtherHost.seen[-1]
-    finally:
-        other.shutdown()
-        other.server_close()
+        assert "authorization" not in other.received[-1].headers
 
 
 def test_download_url_when_stopped() -> None:

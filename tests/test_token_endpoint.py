@@ -10,9 +10,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -55,6 +53,7 @@ from boxjwt.exceptions import (
     UnsupportedScopeError,
     UserTokenNotAllowedError,
 )
+from recording_server import DROP, Answer, RecordingServer, echo
 
 CLIENT_SECRET = "s3cr3t-client-secret-value-0123456789"
 ASSERTION = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -66,68 +65,16 @@ DATE_TS = 1_767_225_600.0
 # --------------------------------------------------------------------------- scripted server
 
 
-class Scripted:
-    """A loopback HTTP server answering from a script and recording every request."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, dict[str, str], str] | str] = []
-        self.requests: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length).decode()
-                form = {k: v[0] for k, v in parse_qs(raw).items()}
-                owner.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "form": form}
-                )
-                step = owner.script.pop(0) if owner.script else (500, {}, "")
-                if step == "drop":
-                    self.close_connection = True
-                    return
-                assert not isinstance(step, str)
-                status, headers, body = step
-                body = body.replace("{echo}", json.dumps(raw)[1:-1])
-                data = body.encode()
-                self.send_response_only(status)  # no automatic Date: the script decides
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def reply(self, status: int, body: Any = "", headers: dict[str, str] | None = None) -> None:
-        text = body if isinstance(body, str) else json.dumps(body)
-        self.script.append((status, headers or {}, text))
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
-def shared_server() -> Iterator[Scripted]:
-    s = Scripted()
-    yield s
-    s.close()
+def shared_server() -> Iterator[RecordingServer]:
+    # No automatic Date or Content-Type: the script decides; an unscripted request gets a 500.
+    with RecordingServer(auto_headers=False, otherwise=Answer(500, {}, b"")) as server:
+        yield server
 
 
 @pytest.fixture
-def server(shared_server: Scripted) -> Scripted:
-    shared_server.script.clear()
-    shared_server.requests.clear()
+def server(shared_server: RecordingServer) -> RecordingServer:
+    shared_server.reset()
     return shared_server
 
 
@@ -367,10 +314,10 @@ def test_classification_is_linear_on_hostile_descriptions(size: int) -> None:
 
 
 def test_a_huge_description_is_bounded_on_the_exception(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
     # 60 kB: under the 64 KiB read of a token answer (a longer one is not parsed at all)
-    server.reply(400, {"error": "invalid_grant", "error_description": "exp " * 15_000})
+    server.script(Answer(400, {}, {"error": "invalid_grant", "error_description": "exp " * 15_000}))
     with pytest.raises(AssertionExpError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     err = info.value
@@ -393,19 +340,21 @@ def test_headers_and_server_time() -> None:
 
 
 def test_exchange_posts_the_jwt_grant_and_parses_the_token(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.reply(
-        200,
-        ok_body(restricted_to=[{"scope": "x"}], token_type="Bearer"),
-        {"box-request-id": "rid-1", "Date": DATE},
+    server.script(
+        Answer(
+            200,
+            {"box-request-id": "rid-1", "Date": DATE},
+            ok_body(restricted_to=[{"scope": "x"}], token_type="Bearer"),
+        )
     )
     result = endpoint(server.url, session, now=5000.0).exchange(ASSERTION, "user", "42")
-    [req] = server.requests
-    assert req["path"] == "/oauth2/token"
-    assert req["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
-    assert req["headers"]["Accept"] == "application/json"
-    assert req["form"] == {
+    [req] = server.received
+    assert req.path == "/oauth2/token"
+    assert req.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert req.headers["accept"] == "application/json"
+    assert req.form == {
         "grant_type": JWT_GRANT,
         "client_id": "cid",
         "client_secret": CLIENT_SECRET,
@@ -435,9 +384,9 @@ def test_exchange_posts_the_jwt_grant_and_parses_the_token(
     ],
 )
 def test_unreadable_success_is_a_retryable_server_error(
-    server: Scripted, session: requests.Session, body: Any
+    server: RecordingServer, session: requests.Session, body: Any
 ) -> None:
-    server.reply(200, body, {"box-request-id": "rid-2"})
+    server.script(Answer(200, {"box-request-id": "rid-2"}, body))
     with pytest.raises(TokenServerError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     err = info.value
@@ -449,16 +398,22 @@ def test_unreadable_success_is_a_retryable_server_error(
     assert TOKEN_VALUE not in (err.body or "")
 
 
-def test_unreadable_success_without_request_id(server: Scripted, session: requests.Session) -> None:
-    server.reply(200, "")
+def test_unreadable_success_without_request_id(
+    server: RecordingServer, session: requests.Session
+) -> None:
+    server.script(Answer(200, {}, ""))
     with pytest.raises(TokenServerError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     assert info.value.request_id is None
     assert "request id" not in str(info.value)
 
 
-def test_missing_optional_fields_have_defaults(server: Scripted, session: requests.Session) -> None:
-    server.reply(200, {"access_token": TOKEN_VALUE, "expires_in": 3600.5, "restricted_to": "x"})
+def test_missing_optional_fields_have_defaults(
+    server: RecordingServer, session: requests.Session
+) -> None:
+    server.script(
+        Answer(200, {}, {"access_token": TOKEN_VALUE, "expires_in": 3600.5, "restricted_to": "x"})
+    )
     result = endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     assert result.token.token_type == "bearer"
     assert result.token.restricted_to == ()
@@ -470,13 +425,13 @@ def test_missing_optional_fields_have_defaults(server: Scripted, session: reques
 
 
 def test_box_error_carries_everything_and_says_the_fix(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
     body = {
         "error": "invalid_grant",
         "error_description": "Please check the 'sub' claim. The 'sub' specified is invalid.",
     }
-    server.reply(400, body, {"box-request-id": "hdr-rid", "Date": DATE})
+    server.script(Answer(400, {"box-request-id": "hdr-rid", "Date": DATE}, body))
     with pytest.raises(InvalidSubjectError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     err = info.value
@@ -493,17 +448,17 @@ def test_box_error_carries_everything_and_says_the_fix(
     assert "the token for enterprise 1" in text
     assert InvalidSubjectError.remedy in text
     assert "hdr-rid" in text
-    assert len(server.requests) == 1
+    assert len(server.received) == 1
 
 
 def test_body_request_id_wins_and_escaped_slashes_parse(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
     raw = (
         '{"error":"invalid_grant","error_description":"Current date\\/time MUST be before the '
         'expiration date\\/time listed in the \'exp\' claim","request_id":"body-rid"}'
     )
-    server.reply(400, raw, {"box-request-id": "hdr-rid"})
+    server.script(Answer(400, {"box-request-id": "hdr-rid"}, raw))
     with pytest.raises(AssertionExpiredError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     assert info.value.request_id == "body-rid"
@@ -531,7 +486,7 @@ def test_body_request_id_wins_and_escaped_slashes_parse(
     ],
 )
 def test_status_errors(
-    server: Scripted,
+    server: RecordingServer,
     session: requests.Session,
     *,
     status: int,
@@ -541,7 +496,7 @@ def test_status_errors(
     retry_after: float | None,
     said: str,
 ) -> None:
-    server.reply(status, body, headers)
+    server.script(Answer(status, headers, body))
     with pytest.raises(TokenExchangeError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     err = info.value
@@ -553,9 +508,9 @@ def test_status_errors(
 
 
 def test_long_bodies_are_shortened_in_the_message(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.reply(502, "x" * 5000)
+    server.script(Answer(502, {}, "x" * 5000))
     with pytest.raises(TokenServerError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     assert len(str(info.value)) < 600
@@ -563,11 +518,13 @@ def test_long_bodies_are_shortened_in_the_message(
     assert info.value.body_truncated
 
 
-def test_echoed_secrets_are_redacted(server: Scripted, session: requests.Session) -> None:
-    server.reply(
-        400,
-        '{"error":"invalid_request","error_description":"bad request: {echo}"}',
-        {"X-Debug": CLIENT_SECRET},
+def test_echoed_secrets_are_redacted(server: RecordingServer, session: requests.Session) -> None:
+    server.script(
+        Answer(
+            400,
+            {"X-Debug": CLIENT_SECRET},
+            echo('{"error":"invalid_request","error_description":"bad request: {echo}"}'),
+        )
     )
     with pytest.raises(TokenExchangeError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
@@ -579,11 +536,13 @@ def test_echoed_secrets_are_redacted(server: Scripted, session: requests.Session
 
 
 def test_redirect_is_not_followed_and_names_the_host(session: requests.Session) -> None:
-    target, box = Scripted(), Scripted()
-    try:
-        target.reply(200, ok_body())
-        box.reply(
-            302, "", {"Location": f"http://evil.example:{target.url.rsplit(':', 1)[1]}/t?x=1"}
+    options: dict[str, Any] = {"auto_headers": False, "otherwise": Answer(500, {}, b"")}
+    with RecordingServer(**options) as target, RecordingServer(**options) as box:
+        target.script(Answer(200, {}, ok_body()))
+        box.script(
+            Answer(
+                302, {"Location": f"http://evil.example:{target.url.rsplit(':', 1)[1]}/t?x=1"}, ""
+            )
         )
         with pytest.raises(InvalidGrantTypeError) as info:
             endpoint(box.url, session).exchange(ASSERTION, "enterprise", "1")
@@ -595,24 +554,25 @@ def test_redirect_is_not_followed_and_names_the_host(session: requests.Session) 
         assert InvalidGrantTypeError.remedy in str(err)
         assert CLIENT_SECRET not in str(err)
         assert ASSERTION not in str(err)
-        assert len(box.requests) == 1
-        assert target.requests == []  # nothing was sent to the redirect target
-    finally:
-        target.close()
-        box.close()
+        assert len(box.received) == 1
+        assert target.received == []  # nothing was sent to the redirect target
 
 
-def test_redirect_without_location(server: Scripted, session: requests.Session) -> None:
-    server.reply(307, "")
+def test_redirect_without_location(server: RecordingServer, session: requests.Session) -> None:
+    server.script(Answer(307, {}, ""))
     with pytest.raises(InvalidGrantTypeError, match="an unknown host"):
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
 
 
 def test_token_error_from_response_default_context(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.reply(
-        400, {"error": "invalid_client", "error_description": "The client credentials are invalid"}
+    server.script(
+        Answer(
+            400,
+            {},
+            {"error": "invalid_client", "error_description": "The client credentials are invalid"},
+        )
     )
     response = session.post(f"{server.url}/oauth2/token", data={"a": "b"})
     err = token_error_from_response(response)
@@ -624,9 +584,9 @@ def test_token_error_from_response_default_context(
 
 
 def test_dropped_connection_is_a_retryable_transport_error(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.script.append("drop")
+    server.script(DROP)
     with pytest.raises(TransportError) as info:
         endpoint(server.url, session).exchange(ASSERTION, "enterprise", "1")
     assert info.value.retryable is True
@@ -680,14 +640,17 @@ def parent_token() -> AccessToken:
 
 
 def test_downscope_posts_the_token_exchange_grant(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.reply(
-        200,
-        ok_body(
-            restricted_to=[{"scope": "item_preview", "object": {"id": "5", "type": "file"}}],
-            issued_token_type="urn:ietf:params:oauth:token-type:access_token",
-        ),
+    server.script(
+        Answer(
+            200,
+            {},
+            ok_body(
+                restricted_to=[{"scope": "item_preview", "object": {"id": "5", "type": "file"}}],
+                issued_token_type="urn:ietf:params:oauth:token-type:access_token",
+            ),
+        )
     )
     result = endpoint(server.url, session, now=10.0).downscope(
         parent_token(),
@@ -695,8 +658,8 @@ def test_downscope_posts_the_token_exchange_grant(
         resource="https://api.box.com/2.0/files/5",
         shared_link="https://app.box.com/s/abc",
     )
-    [req] = server.requests
-    assert req["form"] == {
+    [req] = server.received
+    assert req.form == {
         "grant_type": TOKEN_EXCHANGE_GRANT,
         "subject_token": "parent-token-value-0123456789abcdef",
         "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
@@ -711,25 +674,31 @@ def test_downscope_posts_the_token_exchange_grant(
 
 
 def test_downscope_error_hides_the_parent_token(
-    server: Scripted, session: requests.Session
+    server: RecordingServer, session: requests.Session
 ) -> None:
-    server.reply(400, '{"error":"invalid_grant","error_description":"no: {echo}"}')
+    server.script(
+        Answer(400, {}, echo('{"error":"invalid_grant","error_description":"no: {echo}"}'))
+    )
     with pytest.raises(TokenExchangeError) as info:
         endpoint(server.url, session).downscope(parent_token(), ["root_readwrite"])
     assert "parent-token-value" not in f"{info.value} {info.value.body}"
     assert "a downscoped token for user 77" in str(info.value)
-    assert "resource" not in server.requests[0]["form"]
+    assert "resource" not in server.received[0].form
 
 
-def test_revoke(server: Scripted, session: requests.Session) -> None:
-    server.reply(200, "", {"box-request-id": "rv-1"})
-    server.reply(
-        400, {"error": "invalid_client", "error_description": "The client credentials are invalid"}
+def test_revoke(server: RecordingServer, session: requests.Session) -> None:
+    server.script(Answer(200, {"box-request-id": "rv-1"}, ""))
+    server.script(
+        Answer(
+            400,
+            {},
+            {"error": "invalid_client", "error_description": "The client credentials are invalid"},
+        )
     )
     ep = endpoint(server.url, session)
     assert ep.revoke("tok-value-123456") == "rv-1"
-    assert server.requests[0]["path"] == "/oauth2/revoke"
-    assert server.requests[0]["form"] == {
+    assert server.received[0].path == "/oauth2/revoke"
+    assert server.received[0].form == {
         "client_id": "cid",
         "client_secret": CLIENT_SECRET,
         "token": "tok-value-123456",
