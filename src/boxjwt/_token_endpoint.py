@@ -1,8 +1,9 @@
-"""``/oauth2/token`` and ``/oauth2/revoke``: post, parse, and turn Box's answers into exceptions.
+"""``/oauth2/token`` and ``/oauth2/revoke``: post, parse, and raise Box's refusals.
 
 Which exception an answer is comes from ONE table read by ONE pure function
-(:func:`boxjwt._classify.token_class`); this module builds the exception: it says what Box
-said, carries the raw answer (bounded), and appends the class's ``remedy``.
+(:func:`boxjwt._classify.token_class`); the exception is built, free of ``requests``, by
+:func:`boxjwt._answers.token_error`: it says what Box said, carries the raw answer (bounded),
+and appends the class's ``remedy``.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
-from urllib.parse import urlsplit
 
 import attrs
 import requests
 
 from boxjwt import _remedies as remedies
+from boxjwt._answers import MASK, snippet, token_error
+from boxjwt._answers import redact as redact_secrets
 from boxjwt._bounded import bounded_request, was_truncated
-from boxjwt._classify import MAX_DESCRIPTION, token_class
+from boxjwt._classify import token_class
 from boxjwt._http import (
     TOKEN_LIMITS,
     ReadLimits,
     get_header,
     json_object,
     opt_str,
-    parse_retry_after,
     server_time,
 )
 from boxjwt._secret import Secret
@@ -38,9 +39,7 @@ from boxjwt._token import (
     clamp_lifetime,
 )
 from boxjwt.exceptions import (
-    InvalidGrantTypeError,
     TokenExchangeError,
-    TokenRateLimitedError,
     TokenServerError,
     TransportError,
 )
@@ -67,29 +66,13 @@ ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
 
 logger = logging.getLogger("boxjwt")
 
-_MASK: Final = "**********"
-_SNIPPET: Final = 300
-#: Box's description is quoted in the message up to this many characters.
-_QUOTED: Final = 1000
-_SPACES = re.compile(r"\s+")
+_MASK: Final = MASK
 
 #: The classification, under its historical name.
 classify = token_class
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, _MASK)
-    return text
-
-
-def _snippet(text: str, limit: int = _SNIPPET) -> str:
-    text = _SPACES.sub(" ", text[: limit * 4]).strip()
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _lifetime(expires_in: object) -> float | None:
@@ -103,15 +86,6 @@ def _lifetime(expires_in: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
-def _said(status: int, error: str | None, description: str | None, body: str) -> str:
-    if description or error:
-        quoted = _snippet(description, _QUOTED) if description else "(no description)"
-        return f"HTTP {status} {error}: {quoted}" if error else f"HTTP {status}: {quoted}"
-    if body.strip():
-        return f"HTTP {status}, unexpected answer: {_snippet(body)}"
-    return f"HTTP {status} with an empty body"
-
-
 def token_error_from_response(
     response: requests.Response,
     *,
@@ -123,55 +97,12 @@ def token_error_from_response(
     ``context`` says what was asked (e.g. ``"the token for user 123"``); ``redact`` lists
     secrets that must not be echoed back in the body, headers or message.
     """
-    secrets = [s for s in redact if s]
-    status = response.status_code
-    body = _redact(response.text, secrets)
-    headers = {k: _redact(v, secrets) for k, v in response.headers.items()}
-    data = json_object(body)
-    error = opt_str(data.get("error")) if data else None
-    description = opt_str(data.get("error_description")) if data else None
-    if description is not None:
-        description = description[:MAX_DESCRIPTION]
-    request_id = (opt_str(data.get("request_id")) if data else None) or get_header(
-        headers, "box-request-id"
-    )
-    now = server_time(headers)
-    retry_after = parse_retry_after(get_header(headers, "retry-after"), now=now)
-
-    what = context or "the token request"
-    if 300 <= status < 400:
-        cls: type[TokenExchangeError] = InvalidGrantTypeError
-        location = get_header(headers, "location") or ""
-        host = urlsplit(location).hostname or "an unknown host"
-        said = (
-            f"HTTP {status} redirect to {host}; boxjwt never follows redirects on /oauth2/* "
-            "(the credentials would go to another host)"
-        )
-        retryable: bool | None = False
-    else:
-        cls = token_class(status, error, description)
-        said = _said(status, error, description, body)
-        retryable = None
-
-    unavailable = cls in (TokenServerError, TokenRateLimitedError)
-    verb = "could not serve" if unavailable else "refused"
-    message = f"Box {verb} {what}: {said}."
-    if cls.remedy and not unavailable:  # the remedy of those is "wait": exc.remedy has it
-        message += f" {cls.remedy}"
-    if retry_after is not None and cls.default_retryable:
-        message += f" Box asked to retry after {retry_after:g} s."
-    if request_id:
-        message += f" (Box request id {request_id})"
-    return cls(
-        _redact(message, secrets),
-        status_code=status,
-        error=error,
-        error_description=description,
-        request_id=request_id,
-        body=body,
-        headers=headers,
-        retryable=retryable,
-        retry_after=retry_after,
+    return token_error(
+        response.status_code,
+        response.headers,
+        response.text,
+        context=context,
+        redact_secrets=redact,
     )
 
 
@@ -207,7 +138,7 @@ def transport_error(exc: requests.RequestException, method: str, url: str) -> Tr
         | requests.exceptions.ChunkedEncodingError
         | requests.exceptions.ContentDecodingError,
     )
-    reason = _snippet(redact_query(str(exc))) or "no details"
+    reason = snippet(redact_query(str(exc))) or "no details"
     remedy = remedies.TLS if tls else remedies.NETWORK
     hint = ""
     if tls:
@@ -318,7 +249,7 @@ class TokenEndpoint:
                 message,
                 status_code=response.status_code,
                 request_id=request_id,
-                body=_redact(response.text, redact),
+                body=redact_secrets(response.text, redact),
                 headers=dict(headers),
             )
         restricted = data.get("restricted_to") or ()
