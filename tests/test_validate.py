@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import authenticator_support as support
+import boxjwt
 from boxjwt import AsUserSession, BoxAuth, JWTAuthenticator, KeyFile
 from boxjwt._validate import (
     MAX_ID_DIGITS,
@@ -276,3 +277,20 @@ def test_describe(value: Any, expected: str) -> None:
 
 def test_every_refusal_is_a_boxjwt_error() -> None:
     assert issubclass(ConfigurationError, BoxJWTError)
+
+
+@pytest.mark.parametrize(
+    "probe_user",
+    [10**5000, 0, "7" * 100_000, "7" * (MAX_ID_DIGITS + 1), "x" * 321 + "@example.com", 1.5],
+    ids=["huge-int", "zero", "100000-digits", "33-digits", "long-login", "float"],
+)
+def test_preflight_probe_user_is_validated_up_front(
+    keyfile: KeyFile, emu: BoxEmulator, probe_user: object
+) -> None:
+    """Regression: ``preflight(probe_user=10**5000)`` raised ValueError (int->str limit), and a
+    100,000-digit probe user was accepted and sent to Box."""
+    before = len(emu.request_log)
+    with pytest.raises(ConfigurationError, match=r"probe_user|Box user ID") as info:
+        boxjwt.preflight(keyfile, base_url=emu.base_url, probe_user=probe_user)
+    assert len(str(info.value)) < 300
+    assert len(emu.request_log) == before

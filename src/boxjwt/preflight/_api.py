@@ -12,7 +12,7 @@ from boxjwt._http import PREFLIGHT_TIMEOUT
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
 from boxjwt._secret import Secret
-from boxjwt._validate import validate_timeout, validate_url
+from boxjwt._validate import describe, validate_timeout, validate_url, validate_user_id
 from boxjwt.exceptions import ConfigurationError
 from boxjwt.preflight._box import BoxContext
 from boxjwt.preflight._client import BoxClient, Observer
@@ -32,6 +32,8 @@ DEFAULT_TIMEOUT: Final = PREFLIGHT_TIMEOUT
 DEFAULT_RETRY: Final = RetryPolicy(
     max_attempts=2, max_total_time=10.0, max_retry_after=5.0, backoff_base=0.5, backoff_max=2.0
 )
+#: The longest login accepted as ``probe_user`` (an email address is at most 254 characters).
+MAX_LOGIN_LENGTH: Final = 320
 #: Probes run at most this many at a time.
 DEFAULT_CONCURRENCY: Final = 6
 
@@ -61,12 +63,21 @@ def _check_args(
     probe: str | None
     if probe_user is None:
         probe = None
-    elif isinstance(probe_user, int) and not isinstance(probe_user, bool) and probe_user > 0:
-        probe = str(probe_user)
+    elif isinstance(probe_user, int) and not isinstance(probe_user, bool):
+        probe = validate_user_id(probe_user)
     elif isinstance(probe_user, str) and probe_user.strip():
         probe = probe_user.strip()
+        if probe.isdigit():
+            probe = validate_user_id(probe)
+        elif len(probe) > MAX_LOGIN_LENGTH:
+            raise ConfigurationError(
+                f"probe_user= is a Box user ID or a login (an email address of at most "
+                f"{MAX_LOGIN_LENGTH} characters), not {describe(probe_user)}"
+            )
     else:
-        raise ConfigurationError(f"probe_user= is a Box user ID or login, not {probe_user!r}")
+        raise ConfigurationError(
+            f"probe_user= is a Box user ID or login, not {describe(probe_user)}"
+        )
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigurationError("concurrency= must be an integer >= 1")
     if retry is not None and not isinstance(retry, RetryPolicy):
