@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -112,31 +111,10 @@ def captured_logs() -> Iterator[Capture]:
         root.setLevel(old_level)
 
 
-JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-
-
-def assert_no_secret(texts: Iterable[str], secrets: Iterable[str]) -> None:
-    """No text contains any secret (or anything shaped like a signed JWT)."""
-    secrets = [s for s in secrets if s]
-    for text in texts:
-        for secret in secrets:
-            assert secret not in text, f"a secret leaked into: {text[:200]!r}"
-        assert not JWT_LIKE.search(text), f"an assertion leaked into: {text[:200]!r}"
-
-
-def keyfile_secrets(ekf: EmulatedKeyFile) -> list[str]:
-    """Every secret of a key file: client secret, passphrase, the PEM and its base64 lines."""
-    out = [ekf.app.client_secret, ekf.passphrase or ""]
-    pem = ekf.pem or ""
-    out += [line for line in pem.splitlines() if len(line) > 40 and "-----" not in line]
-    return out
-
-
 __all__ = [
     "DEFAULT_EXPIRES_IN",
     "Capture",
     "_reset_emulator",
-    "assert_no_secret",
     "boxjwt",
     "captured_logs",
     "clock",
@@ -144,7 +122,6 @@ __all__ = [
     "emu",
     "expected_backoffs",
     "keyfile",
-    "keyfile_secrets",
     "make_auth",
     "seeded_policy",
 ]

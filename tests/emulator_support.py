@@ -89,24 +89,3 @@ def api_get(emu: BoxEmulator, path: str, token: str | None, **kwargs: Any) -> re
         headers["Authorization"] = f"Bearer {token}"
     kwargs.setdefault("allow_redirects", False)
     return requests.get(emu.base_url + path, headers=headers, timeout=10, **kwargs)
-
-
-def secrets_of(emu: BoxEmulator, ekf: EmulatedKeyFile) -> list[str]:
-    """Every secret that must never appear in output: client secrets (the file's and the app's
-    current one), the passphrase, the private key's base64 lines, every access token issued."""
-    found = [ekf.config["boxAppSettings"]["clientSecret"], ekf.app.client_secret]
-    if ekf.passphrase:
-        found.append(ekf.passphrase)
-    if ekf.pem:
-        found += [line for line in ekf.pem.splitlines() if len(line) > 16 and "-----" not in line]
-    with emu.state.lock:
-        found += list(emu.state.tokens)
-    return found
-
-
-def assert_no_secret(text: str, secrets: list[str]) -> None:
-    """``text`` holds none of ``secrets``, no PEM marker and nothing shaped like a JWT."""
-    for secret in secrets:
-        assert secret not in text
-    assert "PRIVATE KEY" not in text
-    assert "eyJ" not in text  # no JWT (assertion) either

@@ -1,14 +1,24 @@
-"""Everything an error reporter could show about an exception, as text, to scan for secrets.
+"""The one secret scanner of the tests: is any secret in what a user, a log or a reporter sees?
 
-Sentry, ``pytest -l`` and ``traceback.TracebackException(..., capture_locals=True)`` show the
-message, the exception chain and the local variables of every frame the traceback passes
-through. :func:`reachable_texts` collects all of that, and more: every attribute of every
-exception in the chain (suppressed contexts included), walked through containers and through the
-objects of boxjwt, requests and urllib3 (so ``exc.__context__.request.body`` is seen).
+Two questions, one rule for what counts as a leak (:func:`secrets_in_texts`): any of the given
+secrets verbatim, anything shaped like a JWT (an assertion or its header or payload), or a PEM
+private-key block.
 
-The frames of the *caller* are not boxjwt's business: the leading frames of a traceback, before
-the first frame of the boxjwt package, are skipped (the test's own frames, and e.g.
-``requests.Session.request`` holding the URL the caller passed).
+* Text that is shown (CLI output, a report, log records, a message, a repr):
+  :func:`assert_no_secret_in_text`.
+* An exception, as an error reporter would see it (:func:`secrets_reachable_from`,
+  :func:`assert_no_secret_reachable_from`): Sentry, ``pytest -l`` and
+  ``traceback.TracebackException(..., capture_locals=True)`` show the message, the exception
+  chain and the local variables of every frame the traceback passes through.
+  :func:`reachable_texts` collects all of that, and more: every attribute of every exception in
+  the chain (suppressed contexts included), walked through containers and through the objects of
+  boxjwt, requests and urllib3 (so ``exc.__context__.request.body`` is seen). The frames of the
+  *caller* are not boxjwt's business: the leading frames of a traceback, before the first frame
+  of the boxjwt package, are skipped (the test's own frames, and e.g.
+  ``requests.Session.request`` holding the URL the caller passed).
+
+The secrets to look for: :func:`keyfile_secrets` (an emulated key file's) and
+:func:`emulator_secrets` (those and every token the emulator issued).
 """
 
 from __future__ import annotations
@@ -23,8 +33,19 @@ import attrs
 
 import boxjwt
 from boxjwt import Secret
+from boxjwt.testing import BoxEmulator, EmulatedKeyFile
 
-__all__ = ["JWT_LIKE", "leaked", "reachable_texts"]
+__all__ = [
+    "JWT_LIKE",
+    "PEM_KEY",
+    "assert_no_secret_in_text",
+    "assert_no_secret_reachable_from",
+    "emulator_secrets",
+    "keyfile_secrets",
+    "reachable_texts",
+    "secrets_in_texts",
+    "secrets_reachable_from",
+]
 
 BOXJWT_DIR = os.path.dirname(os.path.abspath(boxjwt.__file__)) + os.sep
 TESTING_DIR = os.path.join(BOXJWT_DIR, "testing") + os.sep
@@ -32,8 +53,14 @@ TESTING_DIR = os.path.join(BOXJWT_DIR, "testing") + os.sep
 WALKED_MODULES = ("boxjwt", "requests", "urllib3", "http.client", "redis")
 MAX_DEPTH = 6
 
-#: A signed JWT (an assertion): header and payload are base64url JSON objects.
-JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
+#: A JWT, or its header or payload alone: base64url of a JSON object (``{"`` is ``eyJ``).
+JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
+#: A PEM private key: its BEGIN line and the start of its base64 (naming the label is no leak).
+PEM_KEY = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----\s*"
+    r"(?:[A-Za-z-]+: [^\n]*\s*)*"  # Proc-Type:, DEK-Info: of a traditional encrypted key
+    r"[A-Za-z0-9+/=]{16}"
+)
 
 
 def _is_ours(frame: FrameType) -> bool:
@@ -140,16 +167,58 @@ def reachable_texts(exc: BaseException) -> list[str]:
     return walker.texts
 
 
-def leaked(exc: BaseException, secrets: Iterable[str]) -> list[str]:
-    """``"<secret> in <text>"`` descriptions of every leak found (empty: none)."""
+def _context(text: str, start: int, end: int) -> str:
+    return repr(text[max(0, start - 120) : end + 40])
+
+
+def secrets_in_texts(texts: str | Iterable[str], secrets: Iterable[str]) -> list[str]:
+    """Descriptions of every leak in ``texts`` (empty: none): a secret of ``secrets`` (shown by
+    its first 6 characters), anything :data:`JWT_LIKE` or a :data:`PEM_KEY`."""
     found = []
     wanted = [s for s in secrets if s]
-    for text in reachable_texts(exc):
+    for text in [texts] if isinstance(texts, str) else texts:
         for secret in wanted:
             if secret in text:
                 at = text.index(secret)
-                found.append(f"{secret[:6]}... in {text[max(0, at - 120) : at + 40]!r}")
-        match = JWT_LIKE.search(text)
-        if match:
-            found.append(f"an assertion in {text[max(0, match.start() - 120) : match.end()]!r}")
+                found.append(f"{secret[:6]}... in {_context(text, at, at + len(secret))}")
+        for what, pattern in (("a JWT", JWT_LIKE), ("a PEM private key", PEM_KEY)):
+            match = pattern.search(text)
+            if match:
+                found.append(f"{what} in {_context(text, match.start(), match.end())}")
+    return found
+
+
+def assert_no_secret_in_text(texts: str | Iterable[str], secrets: Iterable[str]) -> None:
+    """No text that is shown (output, log records, messages, reprs) leaks (see the module)."""
+    found = secrets_in_texts(texts, secrets)
+    assert not found, "leaked:\n" + "\n".join(found[:5])
+
+
+def secrets_reachable_from(exc: BaseException, secrets: Iterable[str]) -> list[str]:
+    """Descriptions of every leak an error reporter could show about ``exc`` (empty: none)."""
+    return secrets_in_texts(reachable_texts(exc), secrets)
+
+
+def assert_no_secret_reachable_from(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Nothing an error reporter could show about ``exc`` leaks (see the module)."""
+    found = secrets_reachable_from(exc, secrets)
+    assert not found, f"{type(exc).__name__} leaks:\n" + "\n".join(found[:5])
+
+
+def keyfile_secrets(ekf: EmulatedKeyFile) -> list[str]:
+    """An emulated key file's secrets: the client secrets (the file's and the app's current
+    one), the passphrase and the base64 lines of the private key."""
+    found = [ekf.config["boxAppSettings"]["clientSecret"], ekf.app.client_secret]
+    if ekf.passphrase:
+        found.append(ekf.passphrase)
+    if ekf.pem:
+        found += [line for line in ekf.pem.splitlines() if len(line) > 16 and "-----" not in line]
+    return found
+
+
+def emulator_secrets(emu: BoxEmulator, ekf: EmulatedKeyFile) -> list[str]:
+    """:func:`keyfile_secrets` and every access token ``emu`` has issued so far."""
+    found = keyfile_secrets(ekf)
+    with emu.state.lock:
+        found += list(emu.state.tokens)
     return found

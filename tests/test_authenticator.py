@@ -31,6 +31,7 @@ from boxjwt.exceptions import (
     TokenExchangeError,
 )
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
+from secret_scan import assert_no_secret_in_text, keyfile_secrets
 
 clock = support.clock
 emu = support.emu
@@ -149,7 +150,7 @@ def test_options_are_applied(keyfile: KeyFile, clock: FakeClock) -> None:
 def test_repr_shows_no_secret(keyfile: KeyFile, ekf: EmulatedKeyFile) -> None:
     text = repr(JWTAuthenticator(keyfile))
     assert keyfile.client_id in text
-    support.assert_no_secret([text, str(JWTAuthenticator(keyfile))], support.keyfile_secrets(ekf))
+    assert_no_secret_in_text([text, str(JWTAuthenticator(keyfile))], keyfile_secrets(ekf))
 
 
 def test_close_leaves_a_session_it_was_given_open(keyfile: KeyFile) -> None:
@@ -350,7 +351,7 @@ def test_a_token_for_another_subject_is_refused_from_any_store(
     assert len(refused) == 12  # one per read of the store: three per refresh, four refreshes
     warnings_ = [r for r in refused if r.levelno == logging.WARNING]
     assert [r.args for r in warnings_] == [(f"user {b}",), ("enterprise " + keyfile.enterprise_id,)]
-    support.assert_no_secret(
+    assert_no_secret_in_text(
         [r.getMessage() for r in caplog.records],
         [token_a.value.reveal(), enterprise.value.reveal(), token_b.value.reveal()],
     )
@@ -439,7 +440,7 @@ def test_user_tokens_never_evict_the_enterprise_token(
     assert warned[0].levelno == logging.WARNING
     assert warned[0].name == "boxjwt"
     assert "max_user_tokens" in warned[0].getMessage()
-    support.assert_no_secret([r.getMessage() for r in caplog.records], [enterprise.value.reveal()])
+    assert_no_secret_in_text([r.getMessage() for r in caplog.records], [enterprise.value.reveal()])
 
 
 def test_evicting_expired_user_tokens_is_not_worth_a_warning(
@@ -582,8 +583,8 @@ def test_logs_say_what_happened_and_never_a_secret(
     auth.revoke(tokens[-1])
 
     texts = captured_logs.texts()
-    secrets = [t.value.reveal() for t in tokens] + support.keyfile_secrets(ekf)
-    support.assert_no_secret(texts, secrets)
+    secrets = [t.value.reveal() for t in tokens] + keyfile_secrets(ekf)
+    assert_no_secret_in_text(texts, secrets)
     boxjwt_records = [r for r in captured_logs.records if r.name == "boxjwt"]
     messages = [r.getMessage() for r in boxjwt_records]
     first_id = emu.records("POST", "/oauth2/token")[0].request_id
@@ -609,7 +610,7 @@ def test_permanent_error_in_logs_has_the_request_id(
     assert any(
         info.value.request_id in r.getMessage() for r in captured_logs.records if r.name == "boxjwt"
     )
-    support.assert_no_secret(captured_logs.texts(), support.keyfile_secrets(disabled))
+    assert_no_secret_in_text(captured_logs.texts(), keyfile_secrets(disabled))
 
 
 def test_max_user_tokens_with_a_token_store_of_ones_own_is_refused(keyfile: KeyFile) -> None:

@@ -21,7 +21,7 @@ from boxjwt.exceptions import ConfigurationError
 from boxjwt.preflight import CheckId, report_schema
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
 from boxjwt.testing.scenarios import SCENARIOS
-from emulator_support import assert_no_secret, secrets_of
+from secret_scan import assert_no_secret_in_text, emulator_secrets
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_passing_app_exits_0(
     assert err == ""
     for check_id in CheckId:
         assert check_id in out
-    assert_no_secret(out + err, secrets_of(emu, ekf))
+    assert_no_secret_in_text(out + err, emulator_secrets(emu, ekf))
     assert all(r.method in ("GET", "OPTIONS", "POST") for r in emu.request_log)
     assert len(emu.request_log) <= 15
 
@@ -80,7 +80,7 @@ def test_json_output_validates(
     assert doc["ok"] is True
     assert doc["summary"] == {"pass": 16, "fail": 0, "warn": 0, "skipped": 0}
     assert doc["request_count"] == len(emu.request_log)
-    assert_no_secret(out, secrets_of(emu, ekf))
+    assert_no_secret_in_text(out, emulator_secrets(emu, ekf))
 
 
 def test_failed_check_exits_1_with_remediation(
@@ -100,7 +100,7 @@ def test_failed_check_exits_1_with_remediation(
     doc = validate(out)
     failed = [c["id"] for c in doc["checks"] if c["status"] == "fail"]
     assert failed == ["feature.as_user"]
-    assert_no_secret(out, secrets_of(emu, ekf))
+    assert_no_secret_in_text(out, emulator_secrets(emu, ekf))
 
 
 def test_token_failure_exits_1_without_secrets(
@@ -111,7 +111,7 @@ def test_token_failure_exits_1_without_secrets(
         code, out, err = run(capsys, "preflight", str(ekf.path), "--base-url", emu.base_url, *extra)
         assert code == 1
         assert "invalid_client" in out
-        assert_no_secret(out + err, secrets_of(emu, ekf))
+        assert_no_secret_in_text(out + err, emulator_secrets(emu, ekf))
 
 
 def test_warnings_exit_0_unless_strict(
@@ -170,7 +170,7 @@ def test_passphrase_env_and_private_key(
     )
     assert code == 0
     assert "OK:" in out
-    assert_no_secret(out + err, secrets_of(emu, ekf))
+    assert_no_secret_in_text(out + err, emulator_secrets(emu, ekf))
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from boxjwt.preflight import (
 )
 from boxjwt.testing import BoxEmulator, FakeClock
 from boxjwt.testing.scenarios import SCENARIOS, Scenario
-from emulator_support import assert_no_secret, secrets_of
+from secret_scan import assert_no_secret_in_text, emulator_secrets
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SETTING_CHECKS = {
@@ -136,7 +136,7 @@ def test_fully_configured_app_passes_every_check(emu: BoxEmulator, tmp_path: pat
     assert doc["ok"] is True
     assert doc["summary"]["pass"] == 16
     assert doc["target"]["probe_user"]["id"] == probe.id
-    assert_no_secret(str(report) + report.to_json(), secrets_of(emu, ekf))
+    assert_no_secret_in_text(str(report) + report.to_json(), emulator_secrets(emu, ekf))
     # evidence carries Box's request ids
     identity = report[CheckId.IDENTITY_SERVICE_ACCOUNT]
     assert identity.evidence[0].status_code == 200
@@ -299,7 +299,7 @@ def test_no_secret_in_any_output(emu: BoxEmulator, tmp_path: pathlib.Path, name:
         *(repr(c) for c in report.checks),
     ]
     for text in outputs:
-        assert_no_secret(text, secrets)
+        assert_no_secret_in_text(text, secrets)
 
 
 # --------------------------------------------------------------------------- token causes
