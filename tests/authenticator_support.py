@@ -17,7 +17,7 @@ import pytest
 
 import boxjwt
 from boxjwt import JWTAuthenticator, KeyFile, RetryPolicy
-from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
+from boxjwt.testing import BoxAnswers, BoxEmulator, EmulatedKeyFile, FakeClock
 
 DEFAULT_EXPIRES_IN = 4100
 SEED = 20240601
@@ -51,7 +51,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="module")
 def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock, managed_users=3) as emulator:
+    with BoxEmulator(clock=clock, managed_users=3, inactive_users=0) as emulator:
         yield emulator
 
 
@@ -71,6 +71,9 @@ def _reset_emulator(emu: BoxEmulator, clock: FakeClock) -> Iterator[None]:
     emu.clock_offset = 0.0
     emu.token_expires_in = DEFAULT_EXPIRES_IN
     emu.latency = 0.0
+    # These tests check that a request ID Box sends with a token error is kept: make the
+    # emulator send one (Box's token endpoint, and the emulator by default, send none).
+    emu.answers = BoxAnswers(oauth_error_request_id=True)
     emu.reset_log()
     clock.sleeps.clear()
     yield

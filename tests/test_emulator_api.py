@@ -279,7 +279,10 @@ def test_as_user_enabled_only_after_reauthorize(emu: BoxEmulator) -> None:
     assert ekf.app.settings.as_user is False
     assert api_get(emu, "/2.0/users/me", token, headers=headers).status_code == 403
     ekf.app.reauthorize()
-    assert api_get(emu, "/2.0/users/me", token, headers=headers).status_code == 200
+    # the token minted before keeps the old grants; the next token gets the new ones
+    assert api_get(emu, "/2.0/users/me", token, headers=headers).status_code == 403
+    fresh = enterprise_token(emu, ekf)
+    assert api_get(emu, "/2.0/users/me", fresh, headers=headers).status_code == 200
 
 
 def test_scope_removal_pending_until_reauthorize(
@@ -288,8 +291,10 @@ def test_scope_removal_pending_until_reauthorize(
     ekf.app.configure(scopes={"read"})
     assert api_get(emu, "/2.0/users", token).status_code == 200
     ekf.app.reauthorize()
-    assert_header_only(api_get(emu, "/2.0/users", token), 403, INSUFFICIENT_SCOPE)
-    assert api_get(emu, "/2.0/folders/0", token).status_code == 200
+    assert api_get(emu, "/2.0/users", token).status_code == 200  # the old token keeps its grants
+    fresh = enterprise_token(emu, ekf)
+    assert_header_only(api_get(emu, "/2.0/users", fresh), 403, INSUFFICIENT_SCOPE)
+    assert api_get(emu, "/2.0/folders/0", fresh).status_code == 200
 
 
 def test_access_level_pending_until_reauthorize(
@@ -302,7 +307,9 @@ def test_access_level_pending_until_reauthorize(
     assert any(e["id"] not in {u.id for u in ekf.app.app_users} for e in entries)
     ekf.app.reauthorize()
     assert user_token_response(emu, ekf, user.id).status_code == 400
-    entries = api_get(emu, "/2.0/users", token).json()["entries"]
+    old = api_get(emu, "/2.0/users", token).json()["entries"]
+    assert any(e["id"] not in {u.id for u in ekf.app.app_users} for e in old)
+    entries = api_get(emu, "/2.0/users", enterprise_token(emu, ekf)).json()["entries"]
     assert {e["id"] for e in entries} == {u.id for u in ekf.app.app_users}
 
 
@@ -671,12 +678,12 @@ def test_unknown_path_and_method(emu: BoxEmulator, token: str) -> None:
 def test_handler_crash_answers_500(
     emu: BoxEmulator, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from boxjwt.testing import _emulator
+    from boxjwt.testing import _dispatch
 
     def boom(*args: object) -> None:
         raise RuntimeError("bug")
 
-    route = next(r for r in _emulator._ROUTES if r.pattern == "/2.0/groups")
+    route = next(r for r in _dispatch.ROUTES if r.pattern == "/2.0/groups")
     monkeypatch.setitem(route.methods, "GET", boom)  # type: ignore[arg-type]
     response = api_get(emu, "/2.0/groups", token)
     assert_json_error(response, 500, "internal_server_error", "Internal Server Error", emu)

@@ -345,7 +345,12 @@ def test_app_users_and_authorize_alias(emu: BoxEmulator) -> None:
 
 def test_enterprise_population() -> None:
     with BoxEmulator(
-        co_admins=1, managed_users=3, inactive_users=2, groups=0, enterprise_id="4242"
+        co_admins=1,
+        managed_users=3,
+        inactive_users=2,
+        external_users=2,
+        groups=0,
+        enterprise_id="4242",
     ) as emu:
         assert emu.enterprise_id == "4242"
         assert emu.admin.role == "admin"
@@ -364,7 +369,8 @@ def test_enterprise_population() -> None:
         assert emu.find_user("nope") is None
         with pytest.raises(KeyError):
             emu.user("nope")
-        assert len({u.id for u in emu.users}) == len(emu.users) == 1 + 1 + 3 + 1 + 2
+        assert [u.is_external for u in emu.external_users] == [True, True]
+        assert len({u.id for u in emu.users}) == len(emu.users) == 1 + 1 + 3 + 2 + 1 + 2
 
 
 def test_add_user(emu: BoxEmulator) -> None:
@@ -405,10 +411,8 @@ def test_issue_token_directly(emu: BoxEmulator) -> None:
 
 
 def test_ids_never_repeat(emu: BoxEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    import secrets
-
-    values = iter([5, 5, 6])
-    monkeypatch.setattr(secrets, "randbelow", lambda n: next(values))
+    values = iter([105, 105, 106])
+    monkeypatch.setattr(emu.state._id_rng, "randrange", lambda low, high: next(values))
     first = emu.state.new_id(3)
     second = emu.state.new_id(3)
     assert (first, second) == ("105", "106")

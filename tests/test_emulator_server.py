@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from boxjwt.testing import BoxEmulator, EmulatedKeyFile, Fault, FaultPlan
+from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock, Fault, FaultPlan
 from emulator_support import api_get, enterprise_token, make_jwt, post_token, token_form
 
 
@@ -442,3 +442,15 @@ def test_unexpected_server_error_is_printed(
         requests.get(f"{emu.api_url}/users/me", timeout=5)
     emu.stop()
     assert "RuntimeError: emulator bug" in capfd.readouterr().err
+
+
+def test_knobs_read_back() -> None:
+    clock, other = FakeClock(), FakeClock(0)
+    emu = BoxEmulator(clock=clock, clock_offset=5, latency=0.25)
+    assert emu.clock is clock
+    assert emu.clock_offset == 5
+    assert emu.latency == 0.25
+    assert emu.allow_as_user_admins is False
+    assert emu.download_url_template == "{base_url}/_emulator/download/{file_id}"
+    emu.clock = other
+    assert emu.now() == 5.0

@@ -33,7 +33,7 @@ from boxjwt.preflight import (
     render_text,
     report_schema,
 )
-from boxjwt.testing import BoxEmulator, FakeClock
+from boxjwt.testing import BoxAnswers, BoxEmulator, FakeClock
 from boxjwt.testing.scenarios import SCENARIOS, Scenario
 from secret_scan import assert_no_secret_in_text, emulator_secrets
 
@@ -53,6 +53,8 @@ SETTING_CHECKS = {
 @pytest.fixture
 def emu() -> Iterator[BoxEmulator]:
     with BoxEmulator() as emulator:
+        # token errors with a request ID, to check it is kept (Box's token endpoint sends none)
+        emulator.answers = BoxAnswers(oauth_error_request_id=True)
         yield emulator
 
 

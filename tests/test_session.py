@@ -38,7 +38,7 @@ from boxjwt.exceptions import (
     ServerAPIError,
     TransportError,
 )
-from boxjwt.testing import BoxEmulator, EmulatedUser, FakeClock
+from boxjwt.testing import BoxAnswers, BoxEmulator, EmulatedUser, FakeClock
 from recording_server import Answer, RecordingServer
 
 INVALID_TOKEN_HEADER = (
@@ -59,6 +59,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
     with BoxEmulator(clock=clock) as emulator:
+        # token errors with a request ID, to check it is kept (Box's token endpoint sends none)
+        emulator.answers = BoxAnswers(oauth_error_request_id=True)
         yield emulator
 
 

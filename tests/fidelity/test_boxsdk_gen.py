@@ -18,8 +18,11 @@ box_sdk_gen = pytest.importorskip("box_sdk_gen")
 
 from box_sdk_gen import BaseUrls, BoxClient, BoxJWTAuth, JWTConfig, NetworkSession  # noqa: E402
 from box_sdk_gen.box.errors import BoxAPIError  # noqa: E402
+from box_sdk_gen.networking.fetch_options import FetchOptions  # noqa: E402
+from box_sdk_gen.networking.fetch_response import FetchResponse  # noqa: E402
+from box_sdk_gen.networking.retries import BoxRetryStrategy  # noqa: E402
 
-from boxjwt.testing import BoxEmulator, EmulatedKeyFile  # noqa: E402
+from boxjwt.testing import BoxEmulator, Budget, EmulatedKeyFile, RateLimits  # noqa: E402
 
 
 @pytest.fixture
@@ -33,13 +36,14 @@ def ekf(emu: BoxEmulator, tmp_path: Path) -> EmulatedKeyFile:
     return emu.make_keyfile(tmp_path / "config.json")
 
 
-def _session(emu: BoxEmulator) -> NetworkSession:
+def _session(emu: BoxEmulator, retry: BoxRetryStrategy | None = None) -> NetworkSession:
     return NetworkSession(
         base_urls=BaseUrls(
             base_url=emu.base_url,
             upload_url=emu.upload_url,
             oauth_2_url=f"{emu.base_url}/api/oauth2",
-        )
+        ),
+        retry_strategy=retry,
     )
 
 
@@ -132,3 +136,57 @@ def test_sdk_retries_the_emulators_429_and_401(emu: BoxEmulator, ekf: EmulatedKe
     emu.revoke_all_tokens()
     assert client.users.get_user_me().id == ekf.app.service_account.id  # refreshed on 401
     assert emu.token_requests(status=200) == 2
+
+
+class _ScaledRetry(BoxRetryStrategy):
+    """The SDK's own strategy, its waits at the emulator's time scale (to record them)."""
+
+    def __init__(self, emu: BoxEmulator) -> None:
+        super().__init__()
+        self.emu = emu
+        self.told: list[float] = []
+
+    def retry_after(
+        self, fetch_options: FetchOptions, fetch_response: FetchResponse, attempt_number: int
+    ) -> float:
+        seconds = float(super().retry_after(fetch_options, fetch_response, attempt_number))
+        self.told.append(seconds)
+        return seconds / self.emu.time_scale
+
+
+@pytest.fixture
+def limited(emu: BoxEmulator) -> BoxEmulator:
+    emu.rate_limits = RateLimits(general=(Budget(2, 60),), time_scale=60)  # 2 calls per second
+    return emu
+
+
+def test_sdk_sees_boxs_429_when_rate_limited(limited: BoxEmulator, ekf: EmulatedKeyFile) -> None:
+    client = BoxClient(
+        auth=_auth(ekf), network_session=_session(limited, BoxRetryStrategy(max_attempts=1))
+    )
+    client.users.get_user_me()
+    client.users.get_user_me()
+    with pytest.raises(BoxAPIError) as info:
+        client.users.get_user_me()
+    response = info.value.response_info
+    assert response.status_code == 429
+    assert response.code == "rate_limit_exceeded"
+    assert response.body is not None
+    assert response.body["message"] == "Request rate limit exceeded, please try again later"
+    assert response.request_id == response.headers["box-request-id"]
+    # whole seconds; the SDK's error keeps the headers in a plain dict, so only Box's own
+    # lower-case name finds them (the SDK's retry strategy looks them up case-insensitively)
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert "Retry-After" not in response.headers
+    assert limited.rate_limited(ekf.app.service_account.id) == 1
+
+
+def test_sdk_waits_out_the_429_as_told(limited: BoxEmulator, ekf: EmulatedKeyFile) -> None:
+    strategy = _ScaledRetry(limited)
+    client = BoxClient(auth=_auth(ekf), network_session=_session(limited, strategy))
+    for _ in range(3):
+        assert client.users.get_user_me().id == ekf.app.service_account.id
+    refused = limited.records("GET", "/2.0/users/me", status=429)
+    assert len(refused) == limited.rate_limited() >= 1
+    assert strategy.told == [float(r.response_headers["retry-after"]) for r in refused]
+    assert limited.count("GET", "/2.0/users/me", status=200) == 3

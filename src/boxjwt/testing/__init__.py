@@ -30,9 +30,12 @@ pytest: the ``box_emulator`` and ``box_keyfile`` fixtures (plugin registered thr
 from __future__ import annotations
 
 from boxjwt.testing import scenarios
+from boxjwt.testing._answers import ApiAnswer, BoxAnswers, OAuthAnswer
 from boxjwt.testing._clock import FakeClock
+from boxjwt.testing._content import EmulatedFile, EmulatedGroup
 from boxjwt.testing._emulator import BoxEmulator
 from boxjwt.testing._faults import Fault, FaultPlan
+from boxjwt.testing._http import BOX_AUDIENCE
 from boxjwt.testing._keyfiles import EmulatedKeyFile, Mangling, mangle_pem
 from boxjwt.testing._keys import (
     ENCRYPTED_KEY_FORMATS,
@@ -43,27 +46,35 @@ from boxjwt.testing._keys import (
     public_key_pem,
 )
 from boxjwt.testing._log import RequestRecord
-from boxjwt.testing._oauth import BOX_AUDIENCE
-from boxjwt.testing._state import (
-    ALL_SCOPES,
+from boxjwt.testing._principals import (
     AccessLevel,
     AppAuth,
     AppSettings,
     EmulatedApp,
-    EmulatedFile,
-    EmulatedGroup,
     EmulatedUser,
+    IssuedToken,
+    UserStatus,
 )
+from boxjwt.testing._ratelimit import BOX_RATE_LIMITS, Budget, RateLimits, Throttle
+from boxjwt.testing._scopes import ALL_SCOPES
+from boxjwt.testing._state import BOX_TOKEN_LIFETIME
+from boxjwt.testing._traffic import RATE_LIMITS_ENV
 
 __all__ = [
     "ALL_SCOPES",
     "BOX_AUDIENCE",
+    "BOX_RATE_LIMITS",
+    "BOX_TOKEN_LIFETIME",
     "ENCRYPTED_KEY_FORMATS",
     "KEY_FORMATS",
+    "RATE_LIMITS_ENV",
     "AccessLevel",
+    "ApiAnswer",
     "AppAuth",
     "AppSettings",
+    "BoxAnswers",
     "BoxEmulator",
+    "Budget",
     "EmulatedApp",
     "EmulatedFile",
     "EmulatedGroup",
@@ -72,9 +83,14 @@ __all__ = [
     "FakeClock",
     "Fault",
     "FaultPlan",
+    "IssuedToken",
     "KeyFormat",
     "Mangling",
+    "OAuthAnswer",
+    "RateLimits",
     "RequestRecord",
+    "Throttle",
+    "UserStatus",
     "encode_private_key",
     "generate_rsa_key",
     "mangle_pem",

@@ -1,92 +1,43 @@
 """BoxEmulator: a local Box (API host, upload host and OAuth endpoints) over real HTTP.
 
-The token endpoint's check order is documented in ``boxjwt.testing._oauth``, the API's in
-``boxjwt.testing._api``; both are summarised in :class:`BoxEmulator`'s docstring.
+A facade: the state and every knob live in :class:`~boxjwt.testing._state.EnterpriseState`,
+the HTTP handlers (``_oauth``, ``_access``, ``_api``, ``_api_users``) take that state, and
+``_dispatch`` turns requests into answers. Nothing below imports this module.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from boxjwt.testing import _api
-from boxjwt.testing._faults import Fault, FaultPlan
-from boxjwt.testing._http import API_ERROR_MESSAGES, Request, Response, api_error, oauth_error
-from boxjwt.testing._keyfiles import EmulatedKeyFile, Mangling, deep_merge, mangle_pem
-from boxjwt.testing._keys import ENCRYPTED_KEY_FORMATS, KeyFormat, encode_private_key
-from boxjwt.testing._log import RequestLog, RequestRecord, redact_headers
-from boxjwt.testing._oauth import BOX_AUDIENCE, describe_token_request, handle_revoke, handle_token
-from boxjwt.testing._server import EmulatorHTTPServer
-from boxjwt.testing._state import (
-    ALL_SCOPES,
+from boxjwt.testing._answers import BoxAnswers
+from boxjwt.testing._dispatch import Dispatcher
+from boxjwt.testing._faults import FaultPlan
+from boxjwt.testing._keyfiles import EmulatedKeyFile, Mangling, build_keyfile
+from boxjwt.testing._keys import ENCRYPTED_KEY_FORMATS, KeyFormat
+from boxjwt.testing._log import RequestLog, RequestRecord
+from boxjwt.testing._population import Population
+from boxjwt.testing._principals import (
     AccessLevel,
     AppAuth,
     AppSettings,
     EmulatedApp,
-    EmulatedFile,
-    EmulatedGroup,
     EmulatedUser,
-    EnterpriseState,
     IssuedToken,
-    random_string,
 )
+from boxjwt.testing._ratelimit import RateLimits
+from boxjwt.testing._scopes import ALL_SCOPES
+from boxjwt.testing._server import EmulatorHTTPServer
+from boxjwt.testing._state import EnterpriseState, check_lifetime
+from boxjwt.testing._traffic import Traffic
 
 __all__ = ["BoxEmulator"]
 
-Handler = Callable[["BoxEmulator", Request, list[str]], Response]
 
-
-@dataclass(frozen=True)
-class _Route:
-    pattern: str
-    regex: re.Pattern[str]
-    methods: Mapping[str, Handler]
-
-
-def _route(pattern: str, methods: Mapping[str, Handler]) -> _Route:
-    regex = re.compile("^" + re.escape(pattern).replace(r"\{id\}", r"(\d+)") + "$")
-    return _Route(pattern, regex, methods)
-
-
-def _token(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
-    return handle_token(emu, request)
-
-
-def _revoke(emu: BoxEmulator, request: Request, params: list[str]) -> Response:
-    return handle_revoke(emu, request)
-
-
-_ROUTES: tuple[_Route, ...] = (
-    _route("/oauth2/token", {"POST": _token, "GET": _token}),
-    _route("/oauth2/revoke", {"POST": _revoke}),
-    _route("/2.0/users/me", {"GET": _api.users_me}),
-    _route("/2.0/users", {"GET": _api.users}),
-    _route("/2.0/users/{id}", {"GET": _api.user}),
-    _route("/2.0/folders/{id}", {"GET": _api.folder}),
-    _route("/2.0/files/content", {"OPTIONS": _api.upload_precheck}),
-    _route("/api/2.0/files/content", {"POST": _api.upload}),
-    _route("/2.0/files/{id}", {"GET": _api.file_info}),
-    _route("/2.0/files/{id}/content", {"GET": _api.file_content}),
-    _route("/2.0/events", {"GET": _api.events}),
-    _route("/2.0/groups", {"GET": _api.groups}),
-    _route("/_emulator/download/{id}", {"GET": _api.download}),
-)
-
-DEFAULT_TOKEN_EXPIRES_IN = 4100
-
-
-class BoxEmulator:
+class BoxEmulator(Population, Traffic):
     """A faithful local Box: real HTTP on ``127.0.0.1``, an enterprise, apps, tokens, faults.
 
     ::
@@ -102,36 +53,54 @@ class BoxEmulator:
     ``GET /2.0/users/me``, ``GET /2.0/users``, ``GET /2.0/users/{id}``, ``GET /2.0/folders/0``,
     ``OPTIONS /2.0/files/content``, ``POST /api/2.0/files/content`` (upload host path),
     ``GET /2.0/files/{id}``, ``GET /2.0/files/{id}/content`` (302 to :meth:`download_url`),
-    ``GET /2.0/events``, ``GET /2.0/groups``. Anything else: Box's JSON 404 (405 for a known
-    path with another method). Every response carries ``Date`` (the emulator's clock:
-    ``clock() + clock_offset``) and ``box-request-id``; JSON errors repeat the request ID.
+    ``GET /2.0/search``, ``GET /2.0/events``, ``GET /2.0/groups``. Anything else: Box's JSON
+    404 (405 for a known path with another method). Every response carries ``Date`` (the
+    emulator's clock: ``clock() + clock_offset``) and ``box-request-id`` (JSON errors repeat
+    it), except ``/oauth2/*`` errors, as on Box.
 
     **Token endpoint** checks, in order (details and exact bodies in
     ``boxjwt.testing._oauth``): grant_type; client_id known; client_secret; app is a JWT app;
     assertion decodes; alg RS256/384/512; iss; app has keys; kid; signature; aud; exp integer;
-    exp not passed; exp <= now + 60; jti length 16-128; jti not replayed; box_sub_type; sub;
-    app authorized; user token allowed.
+    exp not passed; exp <= now + 60; jti length 16-128; jti not replayed; box_sub_type; sub
+    (a user of the enterprise); app authorized; user token allowed; user active.
 
-    **API** checks, in order (details in ``boxjwt.testing._api``): bearer token present;
-    token live (401 ``invalid_token``); As-User feature on (403 ``insufficient_scope`` header);
-    As-User target allowed (JSON 403 ``access_denied_insufficient_permissions``); scope (403
-    ``insufficient_scope`` header).
+    **API** checks, in order (details in ``boxjwt.testing._access``): bearer token present;
+    token live (401 ``invalid_token``); As-User feature on *when the token was minted* (403
+    ``insufficient_scope`` header); As-User target allowed (JSON 403
+    ``access_denied_insufficient_permissions``: admins, co-admins, service accounts, other
+    apps' app users; external and inactive users too, *(unconfirmed)* wording in
+    :attr:`answers`); scope (403 ``insufficient_scope`` header); throttles and rate limits (429).
+
+    **Re-authorization** applies to new tokens only: a token keeps the app settings it was
+    minted with until it expires or is revoked.
 
     **Enterprise**: :attr:`admin` (primary admin), :attr:`co_admins`, :attr:`managed_users`
-    (active ones first, then ``inactive_users`` inactive ones), every app's service account
+    (active ones first, then ``inactive_users`` inactive ones), :attr:`external_users`
+    (collaborators from outside: never impersonated), every app's service account
     (``AutomationUser_<app number>_<10 chars>@boxdevedition.com``) and app users
-    (``is_platform_access_only``), :attr:`groups`, :attr:`files`.
+    (``is_platform_access_only``), :attr:`groups`, :attr:`files`. ``managed_users=25_000``
+    is cheap (about a second).
 
     **Apps**: :meth:`make_keyfile` (an app plus its key.json) or :meth:`create_app`; settings
     on :class:`EmulatedApp` (pending until ``reauthorize()`` where Box does that).
 
     **Knobs**: :attr:`clock_offset` (Box's clock ahead (+) or behind (-) the local one),
-    :attr:`token_expires_in`, :attr:`latency` (seconds added to every answer, really slept),
-    :attr:`faults` (:class:`FaultPlan`), :attr:`accepted_audiences`,
-    :attr:`allow_as_user_admins`, :attr:`download_url_template`.
+    :attr:`token_lifetime` / :attr:`token_expires_in` (``expires_in`` of new tokens: by default
+    drawn per token from Box's observed 3646-4175 s with the ``seed``; an int fixes it),
+    :attr:`latency` (seconds added to every answer, really slept), :attr:`faults`
+    (:class:`FaultPlan`), :attr:`rate_limits`, :meth:`throttle`, :attr:`answers` (wording of
+    unconfirmed refusals), :attr:`accepted_audiences`, :attr:`allow_as_user_admins`,
+    :attr:`download_url_template`.
+
+    **Rate limits** are off by default (one switch away) so that tests that make many calls
+    do not start failing or waiting for real minutes: ``BoxEmulator(rate_limits=True)`` for
+    Box's documented budgets in real time, ``rate_limits=RateLimits(time_scale=60)`` for a
+    minute per second, or set ``BOXJWT_EMULATOR_RATE_LIMITS`` (``on`` or a time scale) to
+    change the default for a whole test run. Waits a 429 asks for: :meth:`sleep`.
 
     **Observability**: :attr:`request_log`, :meth:`records`, :meth:`count`,
-    :meth:`token_requests`, :meth:`reset_log`. **Storms**: :meth:`revoke_all_tokens`.
+    :meth:`token_requests`, :meth:`rate_limited`, :meth:`reset_log`. **Storms**:
+    :meth:`revoke_all_tokens`.
     """
 
     def __init__(
@@ -139,7 +108,9 @@ class BoxEmulator:
         *,
         clock: Callable[[], float] | None = None,
         clock_offset: float = 0.0,
-        token_expires_in: int = DEFAULT_TOKEN_EXPIRES_IN,
+        token_expires_in: int | tuple[int, int] | None = None,
+        seed: int | None = 0,
+        rate_limits: bool | RateLimits | None = None,
         latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -147,48 +118,31 @@ class BoxEmulator:
         co_admins: int = 2,
         managed_users: int = 5,
         inactive_users: int = 1,
+        external_users: int = 1,
         groups: int = 2,
     ) -> None:
-        self.clock: Callable[[], float] = clock or time.time
-        """The local clock (default :func:`time.time`); Box's clock is this plus the offset."""
-        self.clock_offset = clock_offset
-        """Seconds Box's clock is ahead of :attr:`clock` (negative: behind)."""
-        self.token_expires_in = token_expires_in
-        """``expires_in`` of new access tokens (Box: 3600-4200)."""
-        self.latency = latency
-        """Seconds every request waits before being answered (real time)."""
+        state = EnterpriseState(clock or time.time, enterprise_id, seed=seed)
+        super().__init__(state)
+        state.clock_offset = clock_offset
+        if token_expires_in is not None:
+            state.token_lifetime = check_lifetime(token_expires_in)
+        self.rate_limits = rate_limits
         self.faults = FaultPlan()
         """Scripted faults: see :class:`~boxjwt.testing.FaultPlan`."""
-        self.accepted_audiences: set[str] = {BOX_AUDIENCE}
-        """The ``aud`` values the token endpoint accepts (Box: only its own token URL)."""
-        self.allow_as_user_admins = False
-        """Whether a service account may use As-User on the admin and co-admins."""
-        self.download_url_template = "{base_url}/_emulator/download/{file_id}"
-        """Where ``GET /2.0/files/{id}/content`` redirects (``{base_url}``, ``{file_id}``)."""
+        self._log = RequestLog()
+        self._dispatcher = Dispatcher(state, self.faults, self._log)
+        self._dispatcher.latency = latency
         self._host = host
         self._port = port
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._log = RequestLog()
-        self.state = EnterpriseState(self.now, enterprise_id)
-        """The shared state (internal; use the properties)."""
-        domain = f"enterprise{self.state.enterprise_id}.example.com"
-        self.admin: EmulatedUser = self.state.new_user(
-            name="Primary Admin", login=f"admin@{domain}", kind="admin"
+        self.populate(
+            co_admins=co_admins,
+            managed_users=managed_users,
+            inactive_users=inactive_users,
+            external_users=external_users,
+            groups=groups,
         )
-        """The enterprise's primary admin."""
-        for n in range(1, co_admins + 1):
-            self.state.new_user(name=f"Co-Admin {n}", login=f"coadmin{n}@{domain}", kind="coadmin")
-        for n in range(1, managed_users + 1):
-            inactive = n > managed_users - inactive_users
-            self.state.new_user(
-                name=f"Managed User {n}",
-                login=f"user{n}@{domain}",
-                kind="managed",
-                status="inactive" if inactive else "active",
-            )
-        for n in range(1, groups + 1):
-            self.add_group(f"Group {n}")
 
     def __repr__(self) -> str:
         where = self.base_url if self.running else "stopped"
@@ -204,7 +158,7 @@ class BoxEmulator:
     def start(self) -> BoxEmulator:
         """Bind and serve in a daemon thread; return ``self``. Idempotent."""
         if self._server is None:
-            server = EmulatorHTTPServer((self._host, self._port), self._dispatch)
+            server = EmulatorHTTPServer((self._host, self._port), self._dispatcher)
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": 0.01},
@@ -213,12 +167,14 @@ class BoxEmulator:
             )
             thread.start()
             self._server, self._thread = server, thread
+            self.state.base_url = f"http://{self._host}:{server.server_address[1]}"
         return self
 
     def stop(self) -> None:
         """Stop serving, close kept-alive connections and the socket. Idempotent."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self.state.base_url = ""
         if server is not None:
             server.shutdown()
             server.close_connections()
@@ -264,132 +220,101 @@ class BoxEmulator:
 
     def download_url(self, file_id: str) -> str:
         """Where the content of ``file_id`` is served (see :attr:`download_url_template`)."""
-        base = self.base_url if self.running else ""
-        return self.download_url_template.format(base_url=base, file_id=file_id)
+        return self.state.download_url(file_id)
+
+    # ------------------------------------------------------------------ knobs
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The local clock (default :func:`time.time`); Box's clock is this plus the offset."""
+        return self.state.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self.state.clock = value
 
     def now(self) -> float:
         """Box's current time: ``clock() + clock_offset``."""
-        return self.clock() + self.clock_offset
-
-    # ------------------------------------------------------------------ enterprise
+        return self.state.now()
 
     @property
-    def enterprise_id(self) -> str:
-        """The enterprise ID (a string of digits)."""
-        return self.state.enterprise_id
+    def clock_offset(self) -> float:
+        """Seconds Box's clock is ahead of :attr:`clock` (negative: behind)."""
+        return self.state.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: float) -> None:
+        self.state.clock_offset = value
 
     @property
-    def users(self) -> list[EmulatedUser]:
-        """Every user, service accounts and app users included, in creation order."""
-        with self.state.lock:
-            return list(self.state.users.values())
+    def token_lifetime(self) -> tuple[int, int]:
+        """The range ``expires_in`` of new tokens is drawn from, inclusive (default Box's
+        observed ``(3646, 4175)``; the draw is reproducible through the ``seed``)."""
+        return self.state.token_lifetime
 
-    def _kind(self, kind: str) -> list[EmulatedUser]:
-        return [u for u in self.users if u.kind == kind]
-
-    @property
-    def co_admins(self) -> list[EmulatedUser]:
-        """The co-admins."""
-        return self._kind("coadmin")
+    @token_lifetime.setter
+    def token_lifetime(self, value: int | tuple[int, int]) -> None:
+        self.state.token_lifetime = check_lifetime(value)
 
     @property
-    def managed_users(self) -> list[EmulatedUser]:
-        """Managed (non-admin) users: active ones first, then inactive ones."""
-        return self._kind("managed")
+    def token_expires_in(self) -> int:
+        """The longest ``expires_in`` a new token may get; setting an int gives every new
+        token exactly that lifetime (``emu.token_expires_in = 5`` for short-lived tokens)."""
+        return self.state.token_lifetime[1]
+
+    @token_expires_in.setter
+    def token_expires_in(self, value: int) -> None:
+        self.state.token_lifetime = check_lifetime(value)
 
     @property
-    def app_users(self) -> list[EmulatedUser]:
-        """App users of every app."""
-        return self._kind("app_user")
+    def latency(self) -> float:
+        """Seconds every request waits before being answered (real time)."""
+        return self._dispatcher.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._dispatcher.latency = value
 
     @property
-    def service_accounts(self) -> list[EmulatedUser]:
-        """Every app's service account."""
-        return self._kind("service_account")
+    def accepted_audiences(self) -> set[str]:
+        """The ``aud`` values the token endpoint accepts (Box: only its own token URL)."""
+        return self.state.accepted_audiences
 
     @property
-    def apps(self) -> list[EmulatedApp]:
-        """Every registered app, in creation order."""
-        with self.state.lock:
-            return list(self.state.apps)
+    def allow_as_user_admins(self) -> bool:
+        """Whether a service account may use As-User on the admin and co-admins."""
+        return self.state.allow_as_user_admins
+
+    @allow_as_user_admins.setter
+    def allow_as_user_admins(self, value: bool) -> None:
+        self.state.allow_as_user_admins = value
 
     @property
-    def app(self) -> EmulatedApp:
-        """The first app (the one most tests use). :class:`LookupError` if there is none."""
-        apps = self.apps
-        if not apps:
-            raise LookupError("no app yet: call make_keyfile() or create_app()")
-        return apps[0]
+    def download_url_template(self) -> str:
+        """Where ``GET /2.0/files/{id}/content`` redirects (``{base_url}``, ``{file_id}``)."""
+        return self.state.download_url_template
+
+    @download_url_template.setter
+    def download_url_template(self, value: str) -> None:
+        self.state.download_url_template = value
 
     @property
-    def service_account(self) -> EmulatedUser:
-        """The first app's service account."""
-        return self.app.service_account
+    def answers(self) -> BoxAnswers:
+        """How refusals whose wording Box does not document are worded (see
+        :class:`~boxjwt.testing.BoxAnswers`); assign another to change them."""
+        return self.state.answers
 
-    def find_user(self, user_id: str) -> EmulatedUser | None:
-        """The user with this ID, or ``None``."""
-        with self.state.lock:
-            return self.state.users.get(user_id)
-
-    def user(self, user_id: str) -> EmulatedUser:
-        """The user with this ID (:class:`KeyError` if unknown)."""
-        found = self.find_user(user_id)
-        if found is None:
-            raise KeyError(user_id)
-        return found
-
-    def add_user(
-        self,
-        name: str,
-        *,
-        kind: Literal["admin", "coadmin", "managed"] = "managed",
-        status: Literal["active", "inactive"] = "active",
-        login: str | None = None,
-    ) -> EmulatedUser:
-        """Add a managed user, co-admin or admin. (App users: :meth:`EmulatedApp.add_app_user`.)"""
-        if kind not in ("admin", "coadmin", "managed"):
-            raise ValueError(f"kind must be 'admin', 'coadmin' or 'managed', not {kind!r}")
-        login = login or f"{random_string(8).lower()}@enterprise{self.enterprise_id}.example.com"
-        return self.state.new_user(name=name, login=login, kind=kind, status=status)
-
-    @property
-    def groups(self) -> list[EmulatedGroup]:
-        """The enterprise's groups."""
-        with self.state.lock:
-            return list(self.state.groups)
-
-    def add_group(self, name: str) -> EmulatedGroup:
-        """Add a group."""
-        with self.state.lock:
-            group = EmulatedGroup(self.state.new_id(), name)
-            self.state.groups.append(group)
-            return group
-
-    @property
-    def files(self) -> list[EmulatedFile]:
-        """Every file, in creation order."""
-        with self.state.lock:
-            return list(self.state.files.values())
-
-    def add_file(
-        self, name: str, content: bytes = b"", *, owner: EmulatedUser | str | None = None
-    ) -> EmulatedFile:
-        """Put a file in a root folder: ``owner``'s, or every user's when ``owner`` is None."""
-        owner_id = owner.id if isinstance(owner, EmulatedUser) else owner
-        with self.state.lock:
-            item = EmulatedFile(self.state.new_id(), name, content, owner_id)
-            self.state.files[item.id] = item
-            return item
+    @answers.setter
+    def answers(self, value: BoxAnswers) -> None:
+        if not isinstance(value, BoxAnswers):
+            raise TypeError("answers must be a boxjwt.testing.BoxAnswers")
+        self.state.answers = value
 
     # ------------------------------------------------------------------ apps
 
     def app_by_client_id(self, client_id: str) -> EmulatedApp | None:
         """The app with this client ID, or ``None``."""
-        with self.state.lock:
-            for app in self.state.apps:
-                if app.client_id == client_id:
-                    return app
-        return None
+        return self.state.app_by_client_id(client_id)
 
     def create_app(
         self,
@@ -492,42 +417,17 @@ class BoxEmulator:
             kid = app.kid
         elif kid is None and auth != "ccg":
             kid = app.add_public_key()
-        private_key: rsa.RSAPrivateKey | None = None
-        pem: str | None = None
-        if fmt in ENCRYPTED_KEY_FORMATS and passphrase is None:
-            passphrase = secrets.token_hex(16)
-        if fmt not in ENCRYPTED_KEY_FORMATS and passphrase is not None:
-            raise ValueError(f"key format {fmt!r} is unencrypted: pass no passphrase")
-        settings: dict[str, Any] = {"clientID": app.client_id, "clientSecret": app.client_secret}
-        if auth != "ccg":
-            assert kid is not None  # noqa: S101 - non-CCG apps always get a key above
-            private_key = app.private_key(kid)
-            pem = mangle_pem(encode_private_key(private_key, fmt, passphrase), mangle)
-            settings["appAuth"] = {
-                "publicKeyID": kid,
-                "privateKey": "" if separate_pem else pem,
-                "passphrase": "" if separate_pem else (passphrase or ""),
-            }
-        config: dict[str, Any] = {
-            "boxAppSettings": settings,
-            "enterpriseID": int(self.enterprise_id) if int_enterprise_id else self.enterprise_id,
-        }
-        if webhooks:
-            config["webhooks"] = {
-                "primaryKey": random_string(32),
-                "secondaryKey": random_string(32),
-            }
-        deep_merge(config, config_overrides or {})
-        keyfile = EmulatedKeyFile(
-            emulator=self,
-            app=app,
-            config=config,
-            kid=kid if auth != "ccg" else None,
-            private_key=private_key,
-            pem=pem,
+        keyfile = build_keyfile(
+            self.state,
+            app,
+            kid=kid,
+            key_format=fmt,
             passphrase=passphrase,
-            key_format=fmt if auth != "ccg" else None,
-            separate_pem=separate_pem and auth != "ccg",
+            separate_pem=separate_pem,
+            int_enterprise_id=int_enterprise_id,
+            webhooks=webhooks,
+            mangle=mangle,
+            config_overrides=config_overrides,
         )
         keyfile.write(path, pem_path=pem_path)
         return keyfile
@@ -536,11 +436,7 @@ class BoxEmulator:
 
     def live_token(self, value: str) -> IssuedToken | None:
         """The issued token with this value if it exists and has not expired."""
-        with self.state.lock:
-            token = self.state.tokens.get(value)
-            if token is None or token.expires_at <= self.now():
-                return None
-            return token
+        return self.state.live_token(value)
 
     def issue_token(
         self,
@@ -554,17 +450,11 @@ class BoxEmulator:
         app = app or self.app
         subject_type: Literal["enterprise", "user"] = "enterprise" if user is None else "user"
         owner = user or app.service_account
-        expires = self.token_expires_in if expires_in is None else expires_in
-        return self.state.mint_token(app, owner, subject_type, expires).value
+        return self.state.mint_token(app, owner, subject_type, expires_in=expires_in).value
 
     def forget_token(self, value: str, app: EmulatedApp | None = None) -> bool:
         """Revoke one token (only if it belongs to ``app``, when given). True if it existed."""
-        with self.state.lock:
-            token = self.state.tokens.get(value)
-            if token is None or (app is not None and token.app is not app):
-                return False
-            del self.state.tokens[value]
-            return True
+        return self.state.forget_token(value, app)
 
     revoke_token = forget_token
 
@@ -601,52 +491,33 @@ class BoxEmulator:
         subject_id: str | None = None,
         client_id: str | None = None,
         as_user: str | None = None,
+        acting_user_id: str | None = None,
+        rate_limit: str | None = None,
     ) -> list[RequestRecord]:
-        """The log, filtered. ``path`` matches a concrete path or a route pattern."""
-        out = []
-        for record in self._log.snapshot():
-            if method is not None and record.method != method.upper():
-                continue
-            if path is not None and path not in (record.path, record.endpoint):
-                continue
-            checks = (
-                (status, record.status),
-                (endpoint, record.endpoint),
-                (subject_type, record.subject_type),
-                (subject_id, record.subject_id),
-                (client_id, record.client_id),
-                (as_user, record.as_user),
-            )
-            if any(want is not None and want != have for want, have in checks):
-                continue
-            out.append(record)
-        return out
+        """The log, filtered (every filter given must match). ``path`` matches a concrete path
+        or a route pattern."""
+        filters = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "endpoint": endpoint,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "client_id": client_id,
+            "as_user": as_user,
+            "acting_user_id": acting_user_id,
+            "rate_limit": rate_limit,
+        }
+        return [r for r in self._log.snapshot() if r.matches(**filters)]
 
     def count(
         self,
         method: str | None = None,
         path: str | None = None,
-        *,
-        status: int | None = None,
-        endpoint: str | None = None,
-        subject_type: str | None = None,
-        subject_id: str | None = None,
-        client_id: str | None = None,
-        as_user: str | None = None,
+        **filters: Any,
     ) -> int:
         """How many requests match (same filters as :meth:`records`)."""
-        return len(
-            self.records(
-                method,
-                path,
-                status=status,
-                endpoint=endpoint,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                client_id=client_id,
-                as_user=as_user,
-            )
-        )
+        return len(self.records(method, path, **filters))
 
     def token_requests(
         self,
@@ -684,112 +555,3 @@ class BoxEmulator:
         """Accepted connections still open now (0 when stopped)."""
         server = self._server
         return server.open_connections if server is not None else 0
-
-    # ------------------------------------------------------------------ dispatch
-
-    def _match(self, path: str) -> tuple[_Route | None, list[str]]:
-        for route in _ROUTES:
-            match = route.regex.match(path)
-            if match:
-                return route, list(match.groups())
-        return None, []
-
-    def _fault_response(self, fault: Fault, request: Request) -> Response:
-        status = fault.status
-        assert status is not None  # noqa: S101 - only called for status faults
-        body = fault.body
-        if body is None:
-            if status == 202 or 300 <= status < 400:
-                response = Response(status)
-            elif request.endpoint.startswith("/oauth2/"):
-                code, message = API_ERROR_MESSAGES.get(status, ("error", "Error"))
-                response = oauth_error(code, message, status)
-            else:
-                response = api_error(status, request.request_id)
-        elif isinstance(body, Mapping):
-            response = Response(
-                status, json.dumps(body).encode(), [("Content-Type", "application/json")]
-            )
-        elif isinstance(body, str):
-            response = Response(
-                status, body.encode(), [("Content-Type", "text/plain; charset=utf-8")]
-            )
-        else:
-            response = Response(status, body)
-        overridden = {name.lower() for name in fault.headers}
-        response.headers = [h for h in response.headers if h[0].lower() not in overridden]
-        response.headers.extend(fault.headers.items())
-        return response
-
-    def _respond(self, route: _Route | None, request: Request, params: list[str]) -> Response:
-        if route is None:
-            return api_error(404, request.request_id)
-        handler = route.methods.get(request.method)
-        if handler is None:
-            allow = ", ".join(sorted(route.methods))
-            return api_error(405, request.request_id, headers=[("Allow", allow)])
-        try:
-            return handler(self, request, params)
-        except _api.DeniedError as denied:
-            return denied.response
-        except Exception:  # noqa: BLE001 - an emulator bug must answer, not hang the client
-            return api_error(500, request.request_id)
-
-    def _dispatch(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> Response | None:
-        arrived = self.now()
-        seq = self._log.next_seq()
-        split = urlsplit(target)
-        path = split.path
-        route, params = self._match(path)
-        request = Request(
-            method=method,
-            path=path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers=headers,
-            body=body,
-            request_id=secrets.token_hex(8),
-            endpoint=route.pattern if route else path,
-        )
-        if request.endpoint == "/oauth2/token":
-            request.notes.update(describe_token_request(request))
-        if self.latency > 0:
-            time.sleep(self.latency)
-        fault = self.faults.take(method, path, request.endpoint)
-        if fault is not None and fault.delay > 0:
-            time.sleep(fault.delay)
-        response: Response | None
-        if fault is not None and fault.drop:
-            response = None
-        elif fault is not None and fault.status is not None:
-            response = self._fault_response(fault, request)
-        else:
-            response = self._respond(route, request, params)
-        if response is not None:
-            response.headers.append(("Date", formatdate(self.now(), usegmt=True)))
-            response.headers.append(("box-request-id", request.request_id))
-        notes = request.notes
-        self._log.append(
-            RequestRecord(
-                seq=seq,
-                time=arrived,
-                method=method,
-                path=path,
-                endpoint=request.endpoint,
-                status=response.status if response is not None else None,
-                query={k: v[0] for k, v in request.query.items()},
-                request_headers=redact_headers(headers),
-                response_headers=dict(response.headers) if response is not None else {},
-                request_id=request.request_id,
-                grant_type=notes.get("grant_type"),
-                client_id=notes.get("client_id"),
-                subject_type=notes.get("subject_type"),
-                subject_id=notes.get("subject_id"),
-                as_user=notes.get("as_user"),
-                acting_user_id=notes.get("acting_user_id"),
-                error=response.error if response is not None else None,
-                fault=fault.kind if fault is not None else None,
-            )
-        )
-        return response

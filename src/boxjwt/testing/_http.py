@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 __all__ = [
     "API_ERROR_MESSAGES",
+    "BOX_AUDIENCE",
     "INSUFFICIENT_SCOPE",
     "INVALID_TOKEN",
     "NO_TOKEN",
@@ -20,7 +21,11 @@ __all__ = [
     "invalid_token",
     "json_response",
     "oauth_error",
+    "rate_limited",
 ]
+
+BOX_AUDIENCE: Final = "https://api.box.com/oauth2/token"
+"""The one ``aud`` Box accepts, whatever host the token request went to."""
 
 HELP_URL: Final = "http://developers.box.com/docs/#errors"
 
@@ -153,3 +158,10 @@ def insufficient_scope() -> Response:
     return Response(
         403, b"", [("WWW-Authenticate", INSUFFICIENT_SCOPE)], error="insufficient_scope"
     )
+
+
+def rate_limited(request_id: str, retry_after: int | None) -> Response:
+    """Box's 429: the JSON ``rate_limit_exceeded`` error and ``retry-after`` in whole seconds
+    (no header when ``retry_after`` is ``None``)."""
+    headers = [] if retry_after is None else [("retry-after", str(retry_after))]
+    return api_error(429, request_id, headers=headers)

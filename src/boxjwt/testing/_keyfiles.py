@@ -12,15 +12,23 @@ from typing import TYPE_CHECKING, Any, Literal
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from boxjwt.testing._oauth import BOX_AUDIENCE
-from boxjwt.testing._state import EmulatedApp
+from boxjwt.testing._content import random_string
+from boxjwt.testing._http import BOX_AUDIENCE
+from boxjwt.testing._keys import ENCRYPTED_KEY_FORMATS, KeyFormat, encode_private_key
+from boxjwt.testing._principals import EmulatedApp
+from boxjwt.testing._state import EnterpriseState
 
 if TYPE_CHECKING:
     from boxjwt._keyfile import KeyFile
-    from boxjwt.testing._emulator import BoxEmulator
-    from boxjwt.testing._keys import KeyFormat
 
-__all__ = ["EmulatedKeyFile", "Mangling", "deep_merge", "mangle_pem", "write_private"]
+__all__ = [
+    "EmulatedKeyFile",
+    "Mangling",
+    "build_keyfile",
+    "deep_merge",
+    "mangle_pem",
+    "write_private",
+]
 
 Mangling = Literal["escaped-newlines", "crlf", "whitespace"]
 """How a PEM gets damaged on its way through environment variables and secret managers."""
@@ -80,7 +88,7 @@ class EmulatedKeyFile:
     def __init__(
         self,
         *,
-        emulator: BoxEmulator,
+        state: EnterpriseState,
         app: EmulatedApp,
         config: dict[str, Any],
         kid: str | None,
@@ -90,7 +98,7 @@ class EmulatedKeyFile:
         key_format: KeyFormat | None,
         separate_pem: bool,
     ) -> None:
-        self._emulator = emulator
+        self._state = state
         self.app = app
         self.config = config
         self.json = json.dumps(config, indent=2)
@@ -117,7 +125,7 @@ class EmulatedKeyFile:
     @property
     def enterprise_id(self) -> str:
         """The emulated enterprise's ID (a string, whatever the config holds)."""
-        return self._emulator.enterprise_id
+        return self._state.enterprise_id
 
     def write(
         self, path: str | os.PathLike[str] | None, *, pem_path: str | os.PathLike[str] | None = None
@@ -178,7 +186,7 @@ class EmulatedKeyFile:
             "box_sub_type": subject_type,
             "aud": BOX_AUDIENCE,
             "jti": secrets.token_urlsafe(32),
-            "exp": int(self._emulator.now()) + lifetime,
+            "exp": int(self._state.now()) + lifetime,
         }
         deep_merge(payload, claims)
         header: dict[str, Any] = {"kid": self.kid}
@@ -199,3 +207,57 @@ class EmulatedKeyFile:
             "client_secret": self.app.client_secret,
             "assertion": assertion or self.make_assertion(**assertion_options),
         }
+
+
+def build_keyfile(
+    state: EnterpriseState,
+    app: EmulatedApp,
+    *,
+    kid: str | None,
+    key_format: KeyFormat,
+    passphrase: str | None,
+    separate_pem: bool,
+    int_enterprise_id: bool,
+    webhooks: bool,
+    mangle: Mangling | None,
+    config_overrides: Mapping[str, Any] | None,
+) -> EmulatedKeyFile:
+    """The key.json Box's console would download for ``app`` (see ``BoxEmulator.make_keyfile``).
+
+    ``kid``: one of the app's keys (``None`` for a CCG app, which has no ``appAuth``).
+    """
+    ccg = app.auth == "ccg"
+    if key_format in ENCRYPTED_KEY_FORMATS and passphrase is None:
+        passphrase = secrets.token_hex(16)
+    if key_format not in ENCRYPTED_KEY_FORMATS and passphrase is not None:
+        raise ValueError(f"key format {key_format!r} is unencrypted: pass no passphrase")
+    private_key: rsa.RSAPrivateKey | None = None
+    pem: str | None = None
+    settings: dict[str, Any] = {"clientID": app.client_id, "clientSecret": app.client_secret}
+    if not ccg:
+        private_key = app.private_key(kid)
+        pem = mangle_pem(encode_private_key(private_key, key_format, passphrase), mangle)
+        settings["appAuth"] = {
+            "publicKeyID": kid,
+            "privateKey": "" if separate_pem else pem,
+            "passphrase": "" if separate_pem else (passphrase or ""),
+        }
+    enterprise_id = state.enterprise_id
+    config: dict[str, Any] = {
+        "boxAppSettings": settings,
+        "enterpriseID": int(enterprise_id) if int_enterprise_id else enterprise_id,
+    }
+    if webhooks:
+        config["webhooks"] = {"primaryKey": random_string(32), "secondaryKey": random_string(32)}
+    deep_merge(config, config_overrides or {})
+    return EmulatedKeyFile(
+        state=state,
+        app=app,
+        config=config,
+        kid=None if ccg else kid,
+        private_key=private_key,
+        pem=pem,
+        passphrase=passphrase,
+        key_format=None if ccg else key_format,
+        separate_pem=separate_pem and not ccg,
+    )

@@ -44,7 +44,8 @@ class RequestRecord:
     request_headers: Mapping[str, str] = field(default_factory=dict)
     response_headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str = ""
-    """The ``box-request-id`` header of the answer."""
+    """The request ID the emulator assigned: the ``box-request-id`` header of the answer
+    (``/oauth2/*`` errors carry none, as on Box)."""
     grant_type: str | None = None
     """Token endpoint: the ``grant_type`` sent."""
     client_id: str | None = None
@@ -61,6 +62,25 @@ class RequestRecord:
     """OAuth ``error``, API error ``code``, or the ``WWW-Authenticate`` error."""
     fault: str | None = None
     """``"status"``, ``"drop"`` or ``"delay"`` when a scripted fault answered."""
+    rate_limit: str | None = None
+    """Rate-limited (429) calls: the budget that was full (``"general"``, ``"upload"``,
+    ``"search"``, ``"search_enterprise"``) or ``"qos"`` for a throttle."""
+
+    def matches(self, **filters: object) -> bool:
+        """Whether every filter given (not ``None``) equals this record's field; ``path``
+        matches the concrete path or the route pattern, ``method`` any case."""
+        for name, want in filters.items():
+            if want is None:
+                continue
+            if name == "path":
+                if want not in (self.path, self.endpoint):
+                    return False
+            elif name == "method":
+                if self.method != str(want).upper():
+                    return False
+            elif getattr(self, name) != want:
+                return False
+        return True
 
 
 class RequestLog:

@@ -1,9 +1,10 @@
 """``POST /oauth2/token`` and ``POST /oauth2/revoke``, checked the way Box does.
 
 Every refusal is HTTP 400 with ``{"error": ..., "error_description": ...}`` (``/`` escaped as
-``\\/``, as Box does), ``Cache-Control: no-store``, and the emulator's ``Date`` and
-``box-request-id`` headers. Descriptions are box-facts.md §3 verbatim; the ones marked
-*(unconfirmed)* below are not in box-facts and follow Box's "Please check the '…' claim." style.
+``\\/``, as Box does), ``Cache-Control: no-store`` and the emulator's ``Date`` header, and,
+like Box's, no ``box-request-id`` (``BoxAnswers.oauth_error_request_id`` adds one). Descriptions
+are box-facts.md §3 verbatim; the ones marked *(unconfirmed)* below are not in box-facts and
+follow Box's "Please check the '…' claim." style.
 
 JWT bearer grant (``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``), checked in
 this order, the first failure answering:
@@ -17,8 +18,8 @@ this order, the first failure answering:
     → ``invalid_request`` "The grant type is unauthorized for this client_id"
  5. ``assertion`` present, three base64url parts, JSON header and claims
     → ``invalid_request`` "Invalid assertion parameter or parameter missing" *(unconfirmed)*
- 6. header ``alg`` is RS256, RS384 or RS512 → ``invalid_grant`` "Please check the 'alg' header."
-    *(unconfirmed)*
+ 6. header ``alg`` is RS256, RS384 or RS512 → ``invalid_grant`` "Algorithm not allowed"
+    (box-windows-sdk-v2#880)
  7. ``iss`` equals the client ID → ``invalid_grant`` "Please check the 'iss' claim."
  8. the app has a public key → ``invalid_grant``
     "This app is not configured properly. No public key(s) added" *(error code unconfirmed)*
@@ -41,27 +42,37 @@ this order, the first failure answering:
     "Please check the 'jti' claim. A unique 'jti' value is required."
 17. ``box_sub_type`` is ``"enterprise"`` or ``"user"`` → ``invalid_grant``
     "Please check the 'box_sub_type' claim." *(unconfirmed)*
-18. ``sub`` is a string: the enterprise ID, or the ID of a user of the enterprise
-    → ``invalid_grant`` "Please check the 'sub' claim. The 'sub' specified is invalid."
+18. ``sub`` is a string: the enterprise ID, or the ID of a user of the enterprise (not an
+    external user) → ``invalid_grant`` "Please check the 'sub' claim. The 'sub' specified is
+    invalid."
 19. the app is authorized (enabled) in the enterprise
     → ``unauthorized_client`` "This app is not authorized by the enterprise admin"
 20. user subjects only: "Generate user access tokens" is on (as of the last re-authorization),
     the user is not a service account, and under App Access Only it is one of the app's own
     app users → ``invalid_request``
     "Cannot obtain user token based on the enterprise configuration for your app"
+21. user subjects only: the user is not inactive → ``BoxAnswers.user_token_inactive``
+    (default ``invalid_grant`` with the 'sub' message of step 18) *(unconfirmed)*
 
-Success: ``{"access_token": <32 chars>, "expires_in": BoxEmulator.token_expires_in,
-"restricted_to": [], "token_type": "bearer"}``. An enterprise token acts as the app's service
-account; a user token as the user.
+Success: ``{"access_token": <32 chars>, "expires_in": <seconds>, "restricted_to": [],
+"token_type": "bearer"}``; ``expires_in`` is drawn per token from
+``BoxEmulator.token_lifetime`` (Box's observed 3646-4175 s by default; reproducible through
+the emulator's ``seed``). An enterprise token acts as the app's service account; a user token
+as the user. The token keeps the app's settings of this moment (scopes, As-User, access
+level) until it expires: re-authorizing the app later changes only the tokens minted after.
 
 Client credentials grant (``client_credentials``, CCG apps only): steps 2-4 (4 requiring a CCG
 app), then ``box_subject_type``/``box_subject_id`` as steps 17-20.
 
 Token exchange (downscoping, ``urn:ietf:params:oauth:grant-type:token-exchange``):
-``subject_token`` must be a live token (``invalid_grant`` "Invalid subject token" *(unconfirmed)*),
-``subject_token_type`` the access-token type and ``scope`` non-empty (``invalid_request``
-*(unconfirmed)*), each scope a Box downscope scope (``invalid_scope`` *(unconfirmed)*).
-The answer adds ``issued_token_type`` and, with ``resource``, one ``restricted_to`` entry per scope.
+``subject_token`` must be a live token (``invalid_grant`` "The subject_token provided is
+invalid"), ``subject_token_type`` the access-token type and ``scope`` non-empty
+(``invalid_request`` *(unconfirmed)*); every requested scope must be one the subject token
+carries (any of its app's scopes, see ``boxjwt.testing._scopes``; for a downscoped token, its
+downscoped ones), else ``BoxAnswers.scope_not_held`` (default ``invalid_scope``
+'Unsupported "scope": <scopes>' *(error code unconfirmed)*): never silently narrowed.
+The answer adds ``issued_token_type`` and, with ``resource``, one ``restricted_to`` entry per
+scope; the new token keeps its subject token's app settings.
 
 ``POST /oauth2/revoke``: ``client_id`` + ``client_secret`` as steps 2-3, then ``token`` is
 forgotten (unknown tokens too): 200, empty body.
@@ -73,53 +84,24 @@ import base64
 import binascii
 import json
 import re
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from boxjwt.testing._http import Request, Response, json_response, oauth_error
-from boxjwt.testing._state import EmulatedApp, EmulatedUser, IssuedToken
+from boxjwt.testing._answers import OAuthAnswer
+from boxjwt.testing._http import BOX_AUDIENCE, Request, Response, json_response, oauth_error
+from boxjwt.testing._principals import EmulatedApp, EmulatedUser, IssuedToken
+from boxjwt.testing._scopes import token_scopes
+from boxjwt.testing._state import EnterpriseState
 
-if TYPE_CHECKING:
-    from boxjwt.testing._emulator import BoxEmulator
-
-__all__ = ["BOX_AUDIENCE", "DOWNSCOPE_SCOPES", "handle_revoke", "handle_token"]
-
-BOX_AUDIENCE: Final = "https://api.box.com/oauth2/token"
-"""The one ``aud`` Box accepts, whatever host the token request went to."""
+__all__ = ["BOX_AUDIENCE", "describe_token_request", "handle_revoke", "handle_token"]
 
 GRANT_JWT: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANT_EXCHANGE: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
 GRANT_CCG: Final = "client_credentials"
 TOKEN_TYPE_ACCESS: Final = "urn:ietf:params:oauth:token-type:access_token"
-
-DOWNSCOPE_SCOPES: Final[frozenset[str]] = frozenset(
-    {
-        "admin_readwrite",
-        "ai.readwrite",
-        "annotation_edit",
-        "annotation_view_all",
-        "annotation_view_self",
-        "base_explorer",
-        "base_picker",
-        "base_preview",
-        "base_sidebar",
-        "base_upload",
-        "item_comment",
-        "item_delete",
-        "item_download",
-        "item_preview",
-        "item_read",
-        "item_rename",
-        "item_share",
-        "item_upload",
-        "root_readonly",
-        "root_readwrite",
-    }
-)
-"""The scopes a token can be downscoped to."""
 
 _HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "RS256": hashes.SHA256,
@@ -131,7 +113,7 @@ E_GRANT_TYPE = "Invalid grant_type parameter or parameter missing"
 E_CLIENT = "The client credentials are invalid"
 E_GRANT_UNAUTHORIZED = "The grant type is unauthorized for this client_id"
 E_ASSERTION = "Invalid assertion parameter or parameter missing"
-E_ALG = "Please check the 'alg' header."
+E_ALG = "Algorithm not allowed"
 E_ISS = "Please check the 'iss' claim."
 E_NO_KEY = "This app is not configured properly. No public key(s) added"
 E_KID = "'kid' invalid, unable to lookup correct key"
@@ -152,19 +134,23 @@ E_SUB_TYPE = "Please check the 'box_sub_type' claim."
 E_SUB = "Please check the 'sub' claim. The 'sub' specified is invalid."
 E_UNAUTHORIZED = "This app is not authorized by the enterprise admin"
 E_USER_TOKEN = "Cannot obtain user token based on the enterprise configuration for your app"
-E_SUBJECT_TOKEN = "Invalid subject token"
+E_SUBJECT_TOKEN = "The subject_token provided is invalid"
 E_SUBJECT_TOKEN_TYPE = "Invalid subject_token_type parameter or parameter missing"
 E_SCOPE_MISSING = "Invalid scope parameter or parameter missing"
-E_SCOPE_INVALID = "The requested scope is invalid, unknown, or malformed."
 E_CCG_SUBJECT = "Please check the 'box_subject_type' and 'box_subject_id' parameters."
 
 MAX_EXP_AHEAD: Final = 60
 
 
 class _RefusalError(Exception):
-    def __init__(self, error: str, description: str) -> None:
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
         super().__init__(description)
-        self.response = oauth_error(error, description)
+        self.response = oauth_error(error, description, status)
+
+    @classmethod
+    def configured(cls, reply: OAuthAnswer, value: object = "") -> _RefusalError:
+        """A refusal worded as ``reply`` says (``{value}`` filled in)."""
+        return cls(reply.error, reply.description.replace("{value}", str(value)), reply.status)
 
 
 def _b64url_json(part: str) -> dict[str, Any]:
@@ -200,15 +186,15 @@ def peek_claims(assertion: str) -> dict[str, Any]:
         return {}
 
 
-def _client(emu: BoxEmulator, form: dict[str, str]) -> EmulatedApp:
-    app = emu.app_by_client_id(form.get("client_id", ""))
+def _client(state: EnterpriseState, form: dict[str, str]) -> EmulatedApp:
+    app = state.app_by_client_id(form.get("client_id", ""))
     if app is None or not app.check_secret(form.get("client_secret", "")):
         raise _RefusalError("invalid_client", E_CLIENT)
     return app
 
 
 def _subject(
-    emu: BoxEmulator, app: EmulatedApp, sub_type: object, sub: object
+    state: EnterpriseState, app: EmulatedApp, sub_type: object, sub: object
 ) -> tuple[Literal["enterprise", "user"], EmulatedUser]:
     """Steps 17-20: who the token will act as."""
     if sub_type not in ("enterprise", "user"):
@@ -216,13 +202,13 @@ def _subject(
     if not isinstance(sub, str):
         raise _RefusalError("invalid_grant", E_SUB)
     if sub_type == "enterprise":
-        if sub != emu.enterprise_id:
+        if sub != state.enterprise_id:
             raise _RefusalError("invalid_grant", E_SUB)
         if not app.authorized:
             raise _RefusalError("unauthorized_client", E_UNAUTHORIZED)
         return "enterprise", app.service_account
-    user = emu.find_user(sub)
-    if user is None:
+    user = state.find_user(sub)
+    if user is None or user.is_external:
         raise _RefusalError("invalid_grant", E_SUB)
     if not app.authorized:
         raise _RefusalError("unauthorized_client", E_UNAUTHORIZED)
@@ -232,6 +218,8 @@ def _subject(
         allowed = allowed and user.kind == "app_user" and user.app is app
     if not allowed:
         raise _RefusalError("invalid_request", E_USER_TOKEN)
+    if not user.is_active:
+        raise _RefusalError.configured(state.answers.user_token_inactive, sub)
     return "user", user
 
 
@@ -245,8 +233,8 @@ def _token_body(token: IssuedToken, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _jwt_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:  # noqa: PLR0912 - Box's checks, one refusal each, in Box's order
-    app = _client(emu, form)
+def _jwt_grant(state: EnterpriseState, form: dict[str, str]) -> Response:  # noqa: PLR0912 - Box\'s checks, one refusal each, in Box\'s order
+    app = _client(state, form)
     if app.auth != "jwt":
         raise _RefusalError("invalid_request", E_GRANT_UNAUTHORIZED)
     assertion = form.get("assertion", "")
@@ -270,12 +258,12 @@ def _jwt_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:  # noqa: PLR
         keys[kid].verify(signature, signing_input, padding.PKCS1v15(), _HASHES[alg]())
     except InvalidSignature as exc:
         raise _RefusalError("invalid_grant", E_SIGNATURE) from exc
-    if claims.get("aud") not in emu.accepted_audiences:
+    if claims.get("aud") not in state.accepted_audiences:
         raise _RefusalError("invalid_grant", E_AUD)
     exp = claims.get("exp")
     if not isinstance(exp, int) or isinstance(exp, bool):
         raise _RefusalError("invalid_grant", E_EXP_TYPE)
-    now = emu.now()
+    now = state.now()
     if exp <= now:
         raise _RefusalError("invalid_grant", E_EXP_PASSED)
     if exp > now + MAX_EXP_AHEAD:
@@ -283,31 +271,31 @@ def _jwt_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:  # noqa: PLR
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 16 <= len(jti) <= 128:
         raise _RefusalError("invalid_grant", E_JTI)
-    if not emu.state.use_jti(jti, float(exp)):
+    if not state.use_jti(jti, float(exp)):
         raise _RefusalError("invalid_grant", E_JTI_REUSED)
-    subject_type, owner = _subject(emu, app, claims.get("box_sub_type"), claims.get("sub"))
-    token = emu.state.mint_token(app, owner, subject_type, emu.token_expires_in)
+    subject_type, owner = _subject(state, app, claims.get("box_sub_type"), claims.get("sub"))
+    token = state.mint_token(app, owner, subject_type)
     return json_response(200, _token_body(token), [("Cache-Control", "no-store")])
 
 
-def _ccg_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:
-    app = _client(emu, form)
+def _ccg_grant(state: EnterpriseState, form: dict[str, str]) -> Response:
+    app = _client(state, form)
     if app.auth != "ccg":
         raise _RefusalError("invalid_request", E_GRANT_UNAUTHORIZED)
     sub_type = form.get("box_subject_type")
     sub = form.get("box_subject_id")
     if sub_type not in ("enterprise", "user") or not sub:
         raise _RefusalError("invalid_grant", E_CCG_SUBJECT)
-    subject_type, owner = _subject(emu, app, sub_type, sub)
-    token = emu.state.mint_token(app, owner, subject_type, emu.token_expires_in)
+    subject_type, owner = _subject(state, app, sub_type, sub)
+    token = state.mint_token(app, owner, subject_type)
     return json_response(200, _token_body(token), [("Cache-Control", "no-store")])
 
 
 _RESOURCE = re.compile(r"/2\.0/(files|folders)/(\d+)/?$")
 
 
-def _exchange_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:
-    parent = emu.live_token(form.get("subject_token", ""))
+def _exchange_grant(state: EnterpriseState, form: dict[str, str]) -> Response:
+    parent = state.live_token(form.get("subject_token", ""))
     if parent is None:
         raise _RefusalError("invalid_grant", E_SUBJECT_TOKEN)
     if form.get("subject_token_type") != TOKEN_TYPE_ACCESS:
@@ -315,8 +303,12 @@ def _exchange_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:
     scopes = form.get("scope", "").split()
     if not scopes:
         raise _RefusalError("invalid_request", E_SCOPE_MISSING)
-    if any(s not in DOWNSCOPE_SCOPES for s in scopes):
-        raise _RefusalError("invalid_scope", E_SCOPE_INVALID)
+    held = parent.restricted_scopes
+    if held is None:
+        held = token_scopes(parent.settings.scopes)
+    lacking = [s for s in scopes if s not in held]
+    if lacking:
+        raise _RefusalError.configured(state.answers.scope_not_held, " ".join(lacking))
     restricted_to: list[dict[str, Any]] = []
     resource = form.get("resource")
     if resource:
@@ -325,41 +317,42 @@ def _exchange_grant(emu: BoxEmulator, form: dict[str, str]) -> Response:
             raise _RefusalError("invalid_request", "Invalid resource parameter")
         obj = {"type": match.group(1)[:-1], "id": match.group(2)}
         restricted_to = [{"scope": s, "object": obj} for s in scopes]
-    granted = frozenset(scopes)
-    if parent.restricted_scopes is not None:
-        granted &= parent.restricted_scopes
-    token = emu.state.mint_token(
-        parent.app, parent.owner, parent.subject_type, emu.token_expires_in, granted
+    token = state.mint_token(
+        parent.app,
+        parent.owner,
+        parent.subject_type,
+        restricted_scopes=frozenset(scopes),
+        settings=parent.settings,
     )
     body = _token_body(token, issued_token_type=TOKEN_TYPE_ACCESS)
     body["restricted_to"] = restricted_to
     return json_response(200, body, [("Cache-Control", "no-store")])
 
 
-def handle_token(emu: BoxEmulator, request: Request) -> Response:
+def handle_token(state: EnterpriseState, request: Request) -> Response:
     """``/oauth2/token`` (any method: a GET is a followed redirect)."""
     form = request.form() if request.method == "POST" else {}
     grant = form.get("grant_type")
     try:
         if grant == GRANT_JWT:
-            return _jwt_grant(emu, form)
+            return _jwt_grant(state, form)
         if grant == GRANT_EXCHANGE:
-            return _exchange_grant(emu, form)
+            return _exchange_grant(state, form)
         if grant == GRANT_CCG:
-            return _ccg_grant(emu, form)
+            return _ccg_grant(state, form)
     except _RefusalError as refusal:
         return refusal.response
     return oauth_error("invalid_request", E_GRANT_TYPE)
 
 
-def handle_revoke(emu: BoxEmulator, request: Request) -> Response:
+def handle_revoke(state: EnterpriseState, request: Request) -> Response:
     """``POST /oauth2/revoke``."""
     form = request.form()
     try:
-        app = _client(emu, form)
+        app = _client(state, form)
     except _RefusalError as refusal:
         return refusal.response
-    emu.forget_token(form.get("token", ""), app)
+    state.forget_token(form.get("token", ""), app)
     return Response(200)
 
 

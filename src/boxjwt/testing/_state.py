@@ -1,463 +1,72 @@
-"""The emulated enterprise: users, apps and their console settings, tokens, files, groups.
+"""The emulated Box: one state object that the HTTP handlers take and the facade wraps.
 
-Everything here is guarded by one re-entrant lock (``EnterpriseState.lock``), shared by the
+:class:`EnterpriseState` holds everything a request can read or change (users, apps, tokens,
+files, groups) and every knob that decides how Box answers (clock and offset, token
+lifetimes, accepted audiences, the wording of unconfirmed refusals, rate limits, throttles).
+Handlers in ``_oauth`` and ``_api`` depend on it and on nothing above it;
+:class:`~boxjwt.testing.BoxEmulator` is a facade over it.
+
+Everything mutable is guarded by one re-entrant lock (``EnterpriseState.lock``), shared by the
 HTTP handler threads and the test code that toggles settings.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import random
 import secrets
-import string
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from collections import Counter
+from collections.abc import Callable
+from typing import Final, Literal
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from boxjwt.testing._answers import BoxAnswers
+from boxjwt.testing._content import EmulatedFile, EmulatedGroup, iso_time, random_string
+from boxjwt.testing._http import BOX_AUDIENCE
 from boxjwt.testing._keys import pooled_rsa_key
-
-__all__ = [
-    "ALL_SCOPES",
-    "AccessLevel",
-    "AppAuth",
-    "AppSettings",
-    "EmulatedApp",
-    "EmulatedFile",
-    "EmulatedGroup",
-    "EmulatedUser",
-    "EnterpriseState",
-    "IssuedToken",
-    "UserKind",
-]
-
-AccessLevel = Literal["app_only", "app_enterprise"]
-"""``"app_only"`` (App Access Only) or ``"app_enterprise"`` (App + Enterprise Access)."""
-
-AppAuth = Literal["jwt", "ccg", "oauth"]
-"""How an app authenticates: server JWT, Client Credentials Grant, or OAuth 2.0 (user auth)."""
-
-UserKind = Literal["admin", "coadmin", "managed", "app_user", "service_account"]
-
-ALL_SCOPES: Final[frozenset[str]] = frozenset(
-    {"read", "write", "manage_users", "manage_groups", "manage_enterprise_properties"}
+from boxjwt.testing._principals import (
+    AppSettings,
+    EmulatedApp,
+    EmulatedUser,
+    IssuedToken,
+    UserKind,
+    UserStatus,
 )
-"""The application scopes the emulator models (Developer Console names, snake_case)."""
-
-MAX_PUBLIC_KEYS: Final = 2
-"""Box lets an app register at most two public keys."""
-
-_ALNUM_LOWER = string.ascii_lowercase + string.digits
-_ALNUM = string.ascii_letters + string.digits
-
-
-def random_string(length: int, alphabet: str = _ALNUM) -> str:
-    """``length`` characters from ``alphabet``, from a CSPRNG."""
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def iso_time(timestamp: float) -> str:
-    """Box's timestamp format: ``2026-01-01T00:00:00-00:00``."""
-    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%S-00:00")
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """The console settings that only take effect when an admin re-authorizes the app."""
-
-    access_level: AccessLevel = "app_enterprise"
-    as_user: bool = True
-    """Advanced feature "Make API calls using the as-user header"."""
-    user_tokens: bool = True
-    """Advanced feature "Generate user access tokens"."""
-    scopes: frozenset[str] = ALL_SCOPES
-
-
-def _check_settings(settings: AppSettings) -> AppSettings:
-    if settings.access_level not in ("app_only", "app_enterprise"):
-        raise ValueError(
-            f"access_level must be 'app_only' or 'app_enterprise', not {settings.access_level!r}"
-        )
-    unknown = set(settings.scopes) - ALL_SCOPES
-    if unknown:
-        raise ValueError(
-            f"unknown scope(s) {sorted(unknown)}; known scopes: {', '.join(sorted(ALL_SCOPES))}"
-        )
-    return settings
-
-
-@dataclass(eq=False)
-class EmulatedUser:
-    """A user of the emulated enterprise (as ``GET /2.0/users`` would show it)."""
-
-    id: str
-    name: str
-    login: str
-    kind: UserKind
-    status: Literal["active", "inactive"] = "active"
-    app: EmulatedApp | None = field(default=None, repr=False)
-    """The owning app, for app users and service accounts."""
-    created_at: str = "2024-01-01T00:00:00-00:00"
-
-    @property
-    def role(self) -> str:
-        """Box's ``role`` field: ``"admin"``, ``"coadmin"`` or ``"user"``."""
-        return self.kind if self.kind in ("admin", "coadmin") else "user"
-
-    @property
-    def is_platform_access_only(self) -> bool:
-        """True for app users (and only them)."""
-        return self.kind == "app_user"
-
-    @property
-    def is_service_account(self) -> bool:
-        """True for an app's service account (``AutomationUser_…@boxdevedition.com``)."""
-        return self.kind == "service_account"
-
-    @property
-    def is_admin(self) -> bool:
-        """True for the primary admin and co-admins."""
-        return self.kind in ("admin", "coadmin")
-
-    def to_json(
-        self, enterprise: dict[str, str], fields: list[str] | None = None
-    ) -> dict[str, Any]:
-        """The Box user object; with ``fields``, only ``type``, ``id`` and those fields."""
-        full: dict[str, Any] = {
-            "type": "user",
-            "id": self.id,
-            "name": self.name,
-            "login": self.login,
-            "created_at": self.created_at,
-            "modified_at": self.created_at,
-            "language": "en",
-            "timezone": "America/Los_Angeles",
-            "space_amount": 10_737_418_240,
-            "space_used": 0,
-            "max_upload_size": 5_368_709_120,
-            "status": self.status,
-            "job_title": "",
-            "phone": "",
-            "address": "",
-            "avatar_url": f"https://app.box.com/api/avatar/large/{self.id}",
-            "notification_email": None,
-        }
-        if fields is None:
-            return full
-        extra: dict[str, Any] = {
-            "role": self.role,
-            "enterprise": dict(enterprise),
-            "is_platform_access_only": self.is_platform_access_only,
-            "is_external_collab_restricted": False,
-            "is_exempt_from_device_limits": False,
-            "is_exempt_from_login_verification": False,
-            "can_see_managed_users": self.is_admin or self.is_service_account,
-            "external_app_user_id": None,
-            "tracking_codes": [],
-        }
-        out: dict[str, Any] = {"type": "user", "id": self.id}
-        for name in fields:
-            if name in full:
-                out[name] = full[name]
-            elif name in extra:
-                out[name] = extra[name]
-        return out
-
-    def mini(self) -> dict[str, str]:
-        """The mini user object embedded in other objects."""
-        return {"type": "user", "id": self.id, "name": self.name, "login": self.login}
-
-
-@dataclass(eq=False)
-class EmulatedFile:
-    """A file in a root folder. ``owner_id=None``: present in every user's root folder."""
-
-    id: str
-    name: str
-    content: bytes
-    owner_id: str | None = None
-    parent_id: str = "0"
-    created_at: str = "2024-01-01T00:00:00-00:00"
-
-    def to_json(self, fields: list[str] | None = None) -> dict[str, Any]:
-        """The Box file object (``fields`` as for users)."""
-        full: dict[str, Any] = {
-            "type": "file",
-            "id": self.id,
-            "etag": "0",
-            "sequence_id": "0",
-            "name": self.name,
-            "size": len(self.content),
-            "sha1": _sha1(self.content),
-            "created_at": self.created_at,
-            "modified_at": self.created_at,
-            "parent": {"type": "folder", "id": self.parent_id, "name": "All Files"},
-            "item_status": "active",
-            "file_version": {"type": "file_version", "id": self.id, "sha1": _sha1(self.content)},
-        }
-        if fields is None:
-            return full
-        out = {"type": "file", "id": self.id, "etag": "0"}
-        out.update({k: full[k] for k in fields if k in full})
-        return out
-
-
-def _sha1(data: bytes) -> str:
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
-
-
-@dataclass(eq=False)
-class EmulatedGroup:
-    """A group of the enterprise."""
-
-    id: str
-    name: str
-
-    def to_json(self) -> dict[str, str]:
-        """The Box mini group object."""
-        return {"type": "group", "id": self.id, "name": self.name, "group_type": "managed_group"}
-
-
-@dataclass(eq=False)
-class IssuedToken:
-    """An access token the emulator issued. ``value`` is secret: it is not in the repr."""
-
-    value: str = field(repr=False)
-    app: EmulatedApp
-    subject_type: Literal["enterprise", "user"]
-    owner: EmulatedUser
-    issued_at: float
-    expires_at: float
-    restricted_scopes: frozenset[str] | None = None
-    """Downscoped tokens: the token-exchange scopes granted."""
-
-
-class EmulatedApp:
-    """A Box app (Developer Console + Admin Console settings), as the emulator sees it.
-
-    Immediate: :meth:`disable`/:meth:`enable` (authorization in the enterprise),
-    :meth:`add_public_key`/:meth:`remove_public_key`, :meth:`reset_client_secret`.
-    Pending until :meth:`reauthorize` (like Box): :meth:`configure` (access level, as-user,
-    user tokens, scopes). :attr:`settings` is what the app does now, :attr:`pending` what it
-    will do after re-authorization.
-    """
-
-    def __init__(
-        self,
-        state: EnterpriseState,
-        *,
-        number: int,
-        name: str,
-        auth: AppAuth,
-        authorized: bool,
-        settings: AppSettings,
-    ) -> None:
-        self._state = state
-        self.number = number
-        """The app's numeric ID (it appears in the service account's login)."""
-        self.name = name
-        self.auth: AppAuth = auth
-        self.client_id = random_string(32, _ALNUM_LOWER)
-        self._client_secret = random_string(32)
-        self._authorized = authorized
-        self._settings = _check_settings(settings)
-        self._pending = self._settings
-        self._public_keys: dict[str, rsa.RSAPublicKey] = {}
-        self._private_keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.service_account: EmulatedUser = state.new_user(
-            name=name,
-            login=f"AutomationUser_{number}_{random_string(10)}@boxdevedition.com",
-            kind="service_account",
-            app=self,
-        )
-        """The app's service account: the identity of its enterprise tokens."""
-
-    def __repr__(self) -> str:
-        return (
-            f"EmulatedApp(number={self.number}, client_id={self.client_id!r}, auth={self.auth!r}, "
-            f"authorized={self.authorized}, settings={self.settings})"
-        )
-
-    # ------------------------------------------------------------------ credentials
-
-    @property
-    def client_secret(self) -> str:
-        """The current client secret (plain text: test credentials)."""
-        with self._state.lock:
-            return self._client_secret
-
-    def check_secret(self, candidate: str) -> bool:
-        """Constant-time comparison with the current client secret."""
-        return hmac.compare_digest(candidate.encode(), self.client_secret.encode())
-
-    def reset_client_secret(self) -> str:
-        """Generate a new client secret, effective immediately; return it."""
-        with self._state.lock:
-            self._client_secret = random_string(32)
-            return self._client_secret
-
-    # ------------------------------------------------------------------ keys
-
-    @property
-    def kid(self) -> str | None:
-        """The first registered public key ID, if any."""
-        with self._state.lock:
-            return next(iter(self._public_keys), None)
-
-    @property
-    def public_keys(self) -> dict[str, rsa.RSAPublicKey]:
-        """The registered public keys by ID (a copy)."""
-        with self._state.lock:
-            return dict(self._public_keys)
-
-    def private_key(self, kid: str | None = None) -> rsa.RSAPrivateKey:
-        """The private key the emulator generated for ``kid`` (default: the first key).
-
-        Raises :class:`KeyError` for a key added from a public key only.
-        """
-        with self._state.lock:
-            kid = kid if kid is not None else self.kid
-            if kid is None or kid not in self._private_keys:
-                raise KeyError(f"no private key known for kid {kid!r}")
-            return self._private_keys[kid]
-
-    def add_public_key(
-        self, key: rsa.RSAPrivateKey | rsa.RSAPublicKey | str | bytes | None = None
-    ) -> str:
-        """Register a public key ("Add a Public Key" / "Generate a Public/Private Keypair").
-
-        ``key`` may be a private key, a public key, or public-key PEM; ``None`` generates a new
-        key pair (its private half available from :meth:`private_key`). Returns the new key ID.
-        Box allows at most two keys per app: a third raises :class:`ValueError`.
-        """
-        with self._state.lock:
-            if len(self._public_keys) >= MAX_PUBLIC_KEYS:
-                raise ValueError("Box allows at most 2 public keys per app: remove one first")
-            private: rsa.RSAPrivateKey | None = None
-            if key is None:
-                private = self._state.next_pooled_key()
-                public = private.public_key()
-            elif isinstance(key, rsa.RSAPrivateKey):
-                private, public = key, key.public_key()
-            elif isinstance(key, rsa.RSAPublicKey):
-                public = key
-            else:
-                data = key.encode("ascii") if isinstance(key, str) else key
-                loaded = serialization.load_pem_public_key(data)
-                if not isinstance(loaded, rsa.RSAPublicKey):
-                    raise ValueError("Box only accepts RSA public keys")
-                public = loaded
-            kid = random_string(8, _ALNUM_LOWER)
-            self._public_keys[kid] = public
-            if private is not None:
-                self._private_keys[kid] = private
-            return kid
-
-    def remove_public_key(self, kid: str) -> None:
-        """Delete a registered public key (effective immediately). :class:`KeyError` if unknown."""
-        with self._state.lock:
-            del self._public_keys[kid]
-            self._private_keys.pop(kid, None)
-
-    # ------------------------------------------------------------------ authorization
-
-    @property
-    def authorized(self) -> bool:
-        """Whether the app is authorized (and enabled) in the enterprise."""
-        with self._state.lock:
-            return self._authorized
-
-    def disable(self) -> None:
-        """The admin disables (or never authorized) the app: effective immediately.
-
-        Token requests answer ``unauthorized_client`` and its existing tokens get 401.
-        """
-        with self._state.lock:
-            self._authorized = False
-
-    def enable(self) -> None:
-        """The admin authorizes / re-enables the app: effective immediately."""
-        with self._state.lock:
-            self._authorized = True
-
-    authorize = enable
-
-    # ------------------------------------------------------------------ pending settings
-
-    @property
-    def settings(self) -> AppSettings:
-        """The settings in effect (as of the last authorization)."""
-        with self._state.lock:
-            return self._settings
-
-    @property
-    def pending(self) -> AppSettings:
-        """The settings as configured in the Developer Console (effective after reauthorize)."""
-        with self._state.lock:
-            return self._pending
-
-    def configure(
-        self,
-        *,
-        access_level: AccessLevel | None = None,
-        as_user: bool | None = None,
-        user_tokens: bool | None = None,
-        scopes: Iterable[str] | None = None,
-    ) -> AppSettings:
-        """Change console settings (``None``: unchanged). They stay pending until
-        :meth:`reauthorize`, exactly as on Box. Returns the pending settings."""
-        with self._state.lock:
-            pending = self._pending
-            if access_level is not None:
-                pending = replace(pending, access_level=access_level)
-            if as_user is not None:
-                pending = replace(pending, as_user=as_user)
-            if user_tokens is not None:
-                pending = replace(pending, user_tokens=user_tokens)
-            if scopes is not None:
-                pending = replace(pending, scopes=frozenset(scopes))
-            self._pending = _check_settings(pending)
-            return self._pending
-
-    def reauthorize(self) -> AppSettings:
-        """The admin re-authorizes the app: pending settings take effect (and the app is
-        enabled). Returns the settings now in effect."""
-        with self._state.lock:
-            self._settings = self._pending
-            self._authorized = True
-            return self._settings
-
-    # ------------------------------------------------------------------ app users
-
-    @property
-    def app_users(self) -> list[EmulatedUser]:
-        """The app users this app created."""
-        with self._state.lock:
-            return [u for u in self._state.users.values() if u.kind == "app_user" and u.app is self]
-
-    def add_app_user(self, name: str | None = None) -> EmulatedUser:
-        """Create an app user (``is_platform_access_only=true``) owned by this app."""
-        with self._state.lock:
-            number = len(self.app_users) + 1
-            name = name or f"App User {self.number}-{number}"
-            return self._state.new_user(
-                name=name,
-                login=f"AppUser_{self.number}_{random_string(10)}@boxdevedition.com",
-                kind="app_user",
-                app=self,
-            )
+from boxjwt.testing._ratelimit import RateLimiter, RateLimits, Throttle
+
+__all__ = ["BOX_TOKEN_LIFETIME", "EnterpriseState", "check_lifetime"]
+
+BOX_TOKEN_LIFETIME: Final = (3646, 4175)
+"""The range of ``expires_in`` Box has been observed to send (box-facts.md §5)."""
+
+
+def check_lifetime(value: int | tuple[int, int]) -> tuple[int, int]:
+    """``value`` (seconds, or an inclusive ``(low, high)`` range) as a validated range."""
+    low, high = (value, value) if isinstance(value, int) else value
+    bounds: tuple[object, object] = (low, high)
+    for bound in bounds:
+        if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+            raise ValueError(f"token lifetimes are whole seconds >= 1, not {value!r}")
+    if low > high:
+        raise ValueError(f"token lifetime range {value!r} is empty (low > high)")
+    return low, high
 
 
 class EnterpriseState:
-    """All mutable emulator state, behind one lock."""
+    """All mutable emulator state and the knobs that shape Box's answers, behind one lock."""
 
-    def __init__(self, clock: Callable[[], float], enterprise_id: str | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        enterprise_id: str | None = None,
+        *,
+        seed: int | None = 0,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        """The local clock; Box's clock is this plus :attr:`clock_offset`."""
+        self.clock_offset = 0.0
         self.enterprise_id = enterprise_id or str(secrets.randbelow(90_000_000) + 10_000_000)
         self.enterprise_name = f"Emulated Enterprise {self.enterprise_id}"
         self.users: dict[str, EmulatedUser] = {}
@@ -466,8 +75,45 @@ class EnterpriseState:
         self.jtis: dict[str, float] = {}
         self.files: dict[str, EmulatedFile] = {}
         self.groups: list[EmulatedGroup] = []
+        self.token_lifetime: tuple[int, int] = BOX_TOKEN_LIFETIME
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible lifetimes, not secrets
+        self.accepted_audiences: set[str] = {BOX_AUDIENCE}
+        self.allow_as_user_admins = False
+        self.download_url_template = "{base_url}/_emulator/download/{file_id}"
+        self.base_url = ""
+        """``http://host:port`` while serving, else ``""``."""
+        self.answers = BoxAnswers()
+        self.rate_limiter: RateLimiter | None = None
+        self.throttles: list[Throttle] = []
+        self.refusals: Counter[str] = Counter()
+        """429s answered (budgets and throttles) per acting user ID."""
         self._key_index = 0
         self._ids: set[str] = set()
+        self._id_rng = random.Random()  # noqa: S311 - IDs are not secrets; secrets is 3x slower
+        self._stamp: tuple[int, str] = (0, iso_time(0))
+        self._user_seq = 0
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> float:
+        """Box's current time: ``clock() + clock_offset``."""
+        return self.clock() + self.clock_offset
+
+    def box_seconds(self) -> float:
+        """The rate-limit timeline: the clock times the rate limits' time scale."""
+        limiter = self.rate_limiter
+        return self.clock() * (limiter.limits.time_scale if limiter is not None else 1.0)
+
+    def count_refusal(self, user_id: str) -> None:
+        """Count a 429 answered to ``user_id``."""
+        with self.lock:
+            self.refusals[user_id] += 1
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """Turn rate limiting on with ``limits`` (counts start afresh), or off (``None``)."""
+        self.rate_limiter = None if limits is None else RateLimiter(limits, self.clock)
+
+    # ------------------------------------------------------------------ ids and keys
 
     @property
     def enterprise_json(self) -> dict[str, str]:
@@ -478,7 +124,8 @@ class EnterpriseState:
         """A fresh numeric ID, unique within this emulator."""
         with self.lock:
             while True:
-                candidate = str(secrets.randbelow(9 * 10 ** (digits - 1)) + 10 ** (digits - 1))
+                low = 10 ** (digits - 1)
+                candidate = str(self._id_rng.randrange(low, 10 * low))
                 if candidate not in self._ids:
                     self._ids.add(candidate)
                     return candidate
@@ -490,17 +137,20 @@ class EnterpriseState:
             self._key_index += 1
         return pooled_rsa_key(index)
 
+    # ------------------------------------------------------------------ users and content
+
     def new_user(
         self,
         *,
         name: str,
         login: str,
         kind: UserKind,
-        status: Literal["active", "inactive"] = "active",
+        status: UserStatus = "active",
         app: EmulatedApp | None = None,
     ) -> EmulatedUser:
         """Create and register a user."""
         with self.lock:
+            self._user_seq += 1
             user = EmulatedUser(
                 id=self.new_id(),
                 name=name,
@@ -508,33 +158,106 @@ class EnterpriseState:
                 kind=kind,
                 status=status,
                 app=app,
-                created_at=iso_time(self.clock()),
+                created_at=self._created_at(),
+                seq=self._user_seq,
             )
             self.users[user.id] = user
             return user
+
+    def _created_at(self) -> str:
+        second = int(self.clock())
+        if self._stamp[0] != second:
+            self._stamp = (second, iso_time(second))
+        return self._stamp[1]
+
+    def users_of(self, app: EmulatedApp, kind: UserKind) -> list[EmulatedUser]:
+        """The users of ``kind`` that ``app`` owns."""
+        with self.lock:
+            return [u for u in self.users.values() if u.kind == kind and u.app is app]
+
+    def find_user(self, user_id: str) -> EmulatedUser | None:
+        """The user with this ID, or ``None``."""
+        with self.lock:
+            return self.users.get(user_id)
+
+    def all_users(self) -> list[EmulatedUser]:
+        """Every user, in creation order (a copy)."""
+        with self.lock:
+            return list(self.users.values())
+
+    def all_files(self) -> list[EmulatedFile]:
+        """Every file, in creation order (a copy)."""
+        with self.lock:
+            return list(self.files.values())
+
+    def add_file(self, name: str, content: bytes, owner_id: str | None) -> EmulatedFile:
+        """Put a file in ``owner_id``'s root folder (every user's when ``None``)."""
+        with self.lock:
+            item = EmulatedFile(self.new_id(), name, content, owner_id)
+            self.files[item.id] = item
+            return item
+
+    def download_url(self, file_id: str) -> str:
+        """Where the content of ``file_id`` is served."""
+        return self.download_url_template.format(base_url=self.base_url, file_id=file_id)
+
+    # ------------------------------------------------------------------ apps and tokens
+
+    def app_by_client_id(self, client_id: str) -> EmulatedApp | None:
+        """The app with this client ID, or ``None``."""
+        with self.lock:
+            return next((app for app in self.apps if app.client_id == client_id), None)
+
+    def next_lifetime(self) -> int:
+        """``expires_in`` for the next token: drawn from :attr:`token_lifetime` (seeded)."""
+        with self.lock:
+            low, high = self.token_lifetime
+            return low if low == high else self.rng.randint(low, high)
 
     def mint_token(
         self,
         app: EmulatedApp,
         owner: EmulatedUser,
         subject_type: Literal["enterprise", "user"],
-        expires_in: int,
+        *,
+        expires_in: int | None = None,
         restricted_scopes: frozenset[str] | None = None,
+        settings: AppSettings | None = None,
     ) -> IssuedToken:
-        """Issue and remember a new 32-character access token."""
+        """Issue and remember a new 32-character access token, with the app's settings now
+        (or ``settings``); ``expires_in`` default: :meth:`next_lifetime`."""
         with self.lock:
             now = self.clock()
+            lifetime = self.next_lifetime() if expires_in is None else expires_in
             token = IssuedToken(
                 value=random_string(32),
                 app=app,
                 subject_type=subject_type,
                 owner=owner,
                 issued_at=now,
-                expires_at=now + expires_in,
+                expires_at=now + lifetime,
+                settings=app.settings if settings is None else settings,
                 restricted_scopes=restricted_scopes,
             )
             self.tokens[token.value] = token
             return token
+
+    def live_token(self, value: str) -> IssuedToken | None:
+        """The issued token with this value if it exists and has not expired."""
+        with self.lock:
+            token = self.tokens.get(value)
+            if token is None or token.expires_at <= self.now():
+                return None
+            return token
+
+    def forget_token(self, value: str, app: EmulatedApp | None = None) -> bool:
+        """Revoke one token (only if it belongs to ``app``, when given). True if it existed."""
+        with self.lock:
+            token = self.tokens.get(value)
+            if token is None or (app is not None and token.app is not app):
+                return False
+            del self.tokens[value]
+            return True
 
     def use_jti(self, jti: str, expires_at: float) -> bool:
         """Record ``jti`` until ``expires_at``; False if it is already recorded (a replay)."""
