@@ -30,10 +30,9 @@ class Population:
     ) -> None:
         """Create the initial enterprise: the primary admin, then the others."""
         domain = f"enterprise{self.enterprise_id}.example.com"
-        self.admin: EmulatedUser = self.state.new_user(
+        self._admin = self.state.new_user(
             name="Primary Admin", login=f"admin@{domain}", kind="admin"
         )
-        """The enterprise's primary admin."""
         for n in range(1, co_admins + 1):
             self.state.new_user(name=f"Co-Admin {n}", login=f"coadmin{n}@{domain}", kind="coadmin")
         for n in range(1, managed_users + 1):
@@ -48,6 +47,11 @@ class Population:
             self.add_external_user(f"External Collaborator {n}", login=f"collab{n}@example.org")
         for n in range(1, groups + 1):
             self.add_group(f"Group {n}")
+
+    @property
+    def admin(self) -> EmulatedUser:
+        """The enterprise's primary admin."""
+        return self._admin
 
     @property
     def enterprise_id(self) -> str:
