@@ -42,7 +42,8 @@ def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[BoxEmulator]:
-    with BoxEmulator(managed_users=3) as emulator:
+    # one fixed lifetime (the emulator draws each token's from Box's range by default)
+    with BoxEmulator(managed_users=3, token_expires_in=4100) as emulator:
         yield emulator
 
 
