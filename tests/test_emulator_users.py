@@ -76,6 +76,13 @@ def test_every_status_exists_and_is_listed(emu: BoxEmulator, token: str) -> None
     assert listed[emu.managed_users[4].id] == "inactive"  # the default enterprise has one
 
 
+def test_one_inactive_user_by_default_when_there_are_two() -> None:
+    assert [u.status for u in BoxEmulator().managed_users] == ["active"] * 4 + ["inactive"]
+    assert [u.status for u in BoxEmulator(managed_users=1).managed_users] == ["active"]
+    lone = BoxEmulator(managed_users=1, inactive_users=1)
+    assert [u.status for u in lone.managed_users] == ["inactive"]
+
+
 def test_inactive_user_cannot_be_acted_as(
     emu: BoxEmulator, ekf: EmulatedKeyFile, token: str
 ) -> None:

@@ -75,7 +75,8 @@ class BoxEmulator(Population, Traffic):
     minted with until it expires or is revoked.
 
     **Enterprise**: :attr:`admin` (primary admin), :attr:`co_admins`, :attr:`managed_users`
-    (active ones first, then ``inactive_users`` inactive ones), :attr:`external_users`
+    (active ones first, then ``inactive_users`` inactive ones: by default one, when there are
+    at least two managed users), :attr:`external_users`
     (collaborators from outside: never impersonated), every app's service account
     (``AutomationUser_<app number>_<10 chars>@boxdevedition.com``) and app users
     (``is_platform_access_only``), :attr:`groups`, :attr:`files`. ``managed_users=25_000``
@@ -117,7 +118,7 @@ class BoxEmulator(Population, Traffic):
         enterprise_id: str | None = None,
         co_admins: int = 2,
         managed_users: int = 5,
-        inactive_users: int = 1,
+        inactive_users: int | None = None,
         external_users: int = 1,
         groups: int = 2,
     ) -> None:
@@ -139,7 +140,9 @@ class BoxEmulator(Population, Traffic):
         self.populate(
             co_admins=co_admins,
             managed_users=managed_users,
-            inactive_users=inactive_users,
+            inactive_users=(1 if managed_users >= 2 else 0)
+            if inactive_users is None
+            else inactive_users,
             external_users=external_users,
             groups=groups,
         )
