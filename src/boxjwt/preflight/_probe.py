@@ -256,6 +256,14 @@ def _user_token_refused(
             evidence=evidence,
         )
     if isinstance(exc, InvalidSubjectError):
+        inactive = ctx.probe.known and ctx.probe.user.status == "inactive"
+        if inactive:  # Box gives no user token for an inactive user, whatever the settings
+            return warned(
+                f"Inconclusive: Box refused a user token for {user.ref()} (invalid 'sub'), "
+                "because the probe user is inactive.",
+                FIX_PROBE_USER,
+                evidence=evidence,
+            )
         return failed(
             f"Box refused a user token for {user.ref()} (invalid 'sub'): Box does not know this "
             "user in the app's enterprise.",
