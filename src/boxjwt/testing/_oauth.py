@@ -233,7 +233,7 @@ def _token_body(token: IssuedToken, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _jwt_grant(state: EnterpriseState, form: dict[str, str]) -> Response:  # noqa: PLR0912 - Box\'s checks, one refusal each, in Box\'s order
+def _jwt_grant(state: EnterpriseState, form: dict[str, str]) -> Response:  # noqa: PLR0912 - Box's checks, one refusal each, in Box's order
     app = _client(state, form)
     if app.auth != "jwt":
         raise _RefusalError("invalid_request", E_GRANT_UNAUTHORIZED)
