@@ -46,6 +46,7 @@ from boxjwt import (
     Secret,
     raise_for_box_error,
 )
+from boxjwt._token_endpoint import sanitized_cause
 from boxjwt.exceptions import (
     AccessDeniedError,
     APIError,
@@ -648,9 +649,9 @@ def test_scrubbing_stops_at_the_callers_own_exception() -> None:
         callers_code()
     except ValueError as outer:
         caught.append(outer)
-        exc = trigger(lambda: KeyFile.from_json("{"))
+        exc = trigger(lambda: KeyFile.from_json("[]"))  # raised while the caller handles one
     assert isinstance(exc, KeyFileJSONError)
-    assert exc.__context__ in (None, caught[0])
+    assert exc.__context__ is caught[0]  # chained to the caller's, as Python does...
     tb = caught[0].__traceback__
     assert tb is not None
     assert tb.tb_next is not None
@@ -671,3 +672,14 @@ def test_errors_that_are_not_boxjwts_keep_their_locals(world: World) -> None:
     )
     assert "_refresh" in names
     assert frame.f_locals["subject_type"] == "enterprise"  # debuggable as before
+
+
+def test_a_cause_that_cannot_be_rebuilt_is_not_chained() -> None:
+    class Unusual(requests.RequestException):
+        def __init__(self, code: int, text: str) -> None:
+            super().__init__(f"{code}: {text}")
+
+    assert sanitized_cause(Unusual(7, "odd")) is None
+    rebuilt = sanitized_cause(requests.ConnectionError("GET /x?password=qZsecret123456 failed"))
+    assert isinstance(rebuilt, requests.ConnectionError)
+    assert str(rebuilt) == "GET /x?password=********** failed"

@@ -166,6 +166,7 @@ class JWTAuthenticator:
             raise ConfigurationError("max_user_tokens must be an integer >= 1")
 
         self._keyfile = keyfile
+        self._client_id = keyfile.client_id
         self._base_url = validate_url("base_url", base_url)
         if upload_url is not None:
             self._upload_url = validate_url("upload_url", upload_url)
@@ -425,14 +426,18 @@ class JWTAuthenticator:
     def _cached(self, key: str, subject_type: SubjectType, subject_id: str) -> AccessToken | None:
         """The store's token for ``key``, unless it belongs to another subject (then None)."""
         token = self._store.get(key)
-        if token is None or (
-            token.subject_id == subject_id
-            and token.subject_type == subject_type
-            and token.client_id in (None, self._keyfile.client_id)
-        ):
+        if token is None or not self._foreign(token, subject_type, subject_id):
             return token
         self._refuse(key, subject_type, subject_id)
         return None
+
+    def _foreign(self, token: AccessToken, subject_type: SubjectType, subject_id: str) -> bool:
+        """True when ``token`` was issued for another subject (or another app)."""
+        return (
+            token.subject_id != subject_id
+            or token.subject_type != subject_type
+            or (token.client_id is not None and token.client_id != self._client_id)
+        )
 
     def _refuse(self, key: str, subject_type: SubjectType, subject_id: str) -> None:
         with self._locks_mutex:
@@ -449,10 +454,17 @@ class JWTAuthenticator:
         )
 
     def _token(self, subject_type: SubjectType, subject_id: str) -> AccessToken:
-        key = subject_key(self.client_id, subject_type, subject_id)
-        token = self._cached(key, subject_type, subject_id)
-        if token is not None and self._fresh(token):
-            return token
+        key = subject_key(self._client_id, subject_type, subject_id)
+        token = self._store.get(key)
+        if token is not None:  # the hot path: _cached() and _foreign() inlined
+            if (
+                token.subject_id != subject_id
+                or token.subject_type != subject_type
+                or (token.client_id is not None and token.client_id != self._client_id)
+            ):
+                self._refuse(key, subject_type, subject_id)
+            elif self._fresh(token):
+                return token
         outer = sys.exception()
         try:
             return self._refresh(key, subject_type, subject_id)
