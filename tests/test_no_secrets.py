@@ -44,6 +44,7 @@ from boxjwt import (
     MemoryTokenStore,
     RetryPolicy,
     Secret,
+    preflight,
     raise_for_box_error,
 )
 from boxjwt._token_endpoint import sanitized_cause
@@ -272,6 +273,13 @@ def bad_field(w: World) -> Callable[[], object]:
     return lambda: KeyFile.from_json(w.with_config(clientID=12345))
 
 
+def preflight_bad_argument(w: World) -> Callable[[], object]:
+    path = w.workdir / "key.json"
+    path.write_text(w.text)
+    os.chmod(path, 0o600)
+    return lambda: preflight(str(path), passphrase=w.other, concurrency=0)
+
+
 # ---------------------------------------------------------------------------- token endpoint
 
 
@@ -417,6 +425,7 @@ SCENARIOS: dict[str, tuple[type[BoxJWTError], Scenario]] = {
     "truncated PEM": (InvalidPEMError, truncated_pem),
     "bad JSON": (KeyFileJSONError, bad_json),
     "bad field": (KeyFileFieldError, bad_field),
+    "preflight bad argument": (ConfigurationError, preflight_bad_argument),
     "wrong client secret": (InvalidClientCredentialsError, wrong_client_secret),
     "wrong enterprise": (InvalidSubjectError, wrong_enterprise),
     "app not authorized": (

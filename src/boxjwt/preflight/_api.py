@@ -11,6 +11,7 @@ from typing import Final
 from boxjwt._http import PREFLIGHT_TIMEOUT
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryPolicy
+from boxjwt._scrub import scrubbed
 from boxjwt._secret import Secret
 from boxjwt._validate import describe, validate_timeout, validate_url, validate_user_id
 from boxjwt.exceptions import ConfigurationError
@@ -85,6 +86,7 @@ def _check_args(
     return url, probe
 
 
+@scrubbed
 def preflight(
     keyfile_or_path: KeyFileArg,
     *,
