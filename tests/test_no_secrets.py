@@ -309,6 +309,14 @@ def echoing_server(w: World) -> Callable[[], object]:
     return auth.enterprise_token
 
 
+def huge_echoing_body(w: World) -> Callable[[], object]:
+    """A flood: 200 kB of error body, the client secret in it again and again."""
+    auth = w.auth()
+    body = (f"client_secret={w.client_secret}&" * 5000).encode()
+    w.push("/oauth2/token", 400, body=body)
+    return auth.enterprise_token
+
+
 def unreadable_answer_with_token(w: World) -> Callable[[], object]:
     value = w.emu.issue_token()
     w.secrets.append(value)
@@ -452,6 +460,7 @@ SCENARIOS: dict[str, tuple[type[BoxJWTError], Scenario]] = {
     "token unreadable": (TokenServerError, scripted_token_error(200, "<html>portal</html>")),
     "token answer with a bad lifetime": (TokenServerError, unreadable_answer_with_token),
     "hostile echo": (InvalidClientCredentialsError, echoing_server),
+    "huge echoing body": (TokenExchangeError, huge_echoing_body),
     "token endpoint down": (TransportError, token_endpoint_down),
     "token connection dropped": (TransportError, token_connection_dropped),
     "downscope refused": (TokenExchangeError, downscope_refused),
