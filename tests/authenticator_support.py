@@ -1,23 +1,20 @@
-"""Shared pieces of the JWTAuthenticator tests: a module-wide emulator on a fake clock.
+"""Shared pieces of the JWTAuthenticator tests: authenticators on the emulator and fake clock.
 
-Each test module gets one started :class:`BoxEmulator` sharing one :class:`FakeClock` with the
-authenticators under test (so expiry is exercised by advancing the clock, never by sleeping),
-and one loaded key file (loading costs ~0.1 s). The autouse reset puts the emulator's knobs
-back and empties its request log before every test.
+The fixtures (``clock``, ``emu``, ``ekf``, ``keyfile``, ``captured_logs``; one emulator per module
+with ``pytestmark = pytest.mark.shared_emulator``) are in tests/conftest.py. The authenticators
+made here share the test's :class:`FakeClock` (so expiry is exercised by advancing the clock,
+never by sleeping).
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 import boxjwt
 from boxjwt import JWTAuthenticator, KeyFile, RetryPolicy
-from boxjwt.testing import BoxAnswers, BoxEmulator, EmulatedKeyFile, FakeClock
+from boxjwt.testing import BoxEmulator, FakeClock
 
 DEFAULT_EXPIRES_IN = 4100
 SEED = 20240601
@@ -44,42 +41,6 @@ def make_auth(
     )
 
 
-@pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock, managed_users=3, inactive_users=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
-
-
-@pytest.fixture(scope="module")
-def keyfile(ekf: EmulatedKeyFile) -> KeyFile:
-    return ekf.load()
-
-
-@pytest.fixture(autouse=True)
-def _reset_emulator(emu: BoxEmulator, clock: FakeClock) -> Iterator[None]:
-    emu.faults.clear()
-    emu.clock_offset = 0.0
-    emu.token_expires_in = DEFAULT_EXPIRES_IN
-    emu.latency = 0.0
-    # These tests check that a request ID Box sends with a token error is kept: make the
-    # emulator send one (Box's token endpoint, and the emulator by default, send none).
-    emu.answers = BoxAnswers(oauth_error_request_id=True)
-    emu.reset_log()
-    clock.sleeps.clear()
-    yield
-    emu.faults.clear()
-
-
 class Capture(logging.Handler):
     """Collects every log record, from every logger, at DEBUG."""
 
@@ -100,31 +61,11 @@ class Capture(logging.Handler):
         return out
 
 
-@pytest.fixture
-def captured_logs() -> Iterator[Capture]:
-    handler = Capture()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-
-
 __all__ = [
     "DEFAULT_EXPIRES_IN",
     "Capture",
-    "_reset_emulator",
     "boxjwt",
-    "captured_logs",
-    "clock",
-    "ekf",
-    "emu",
     "expected_backoffs",
-    "keyfile",
     "make_auth",
     "seeded_policy",
 ]

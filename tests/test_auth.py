@@ -28,32 +28,10 @@ MODES = ["as_user", "user_token"]
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def foreign() -> Iterator[RecordingServer]:
-    with RecordingServer() as server:
-        yield server
-
-
-@pytest.fixture
 def auth(emu: BoxEmulator, clock: FakeClock) -> Iterator[JWTAuthenticator]:
     keyfile = emu.make_keyfile().load()
     with JWTAuthenticator(keyfile, base_url=emu.base_url, clock=clock, sleep=clock.sleep) as a:
         yield a
-
-
-@pytest.fixture
-def user(emu: BoxEmulator) -> EmulatedUser:
-    return emu.managed_users[0]
 
 
 def content_url(auth: JWTAuthenticator, emu: BoxEmulator, user: EmulatedUser) -> str:

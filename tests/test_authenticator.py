@@ -33,12 +33,7 @@ from boxjwt.exceptions import (
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock
 from secret_scan import assert_no_secret_in_text, keyfile_secrets
 
-clock = support.clock
-emu = support.emu
-ekf = support.ekf
-keyfile = support.keyfile
-captured_logs = support.captured_logs
-_reset_emulator = support._reset_emulator
+pytestmark = pytest.mark.shared_emulator  # one emulator for the module (tests/conftest.py)
 make_auth = support.make_auth
 
 

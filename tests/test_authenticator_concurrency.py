@@ -18,11 +18,7 @@ from boxjwt._token import subject_key
 from boxjwt.exceptions import AppNotAuthorizedError, TokenServerError
 from boxjwt.testing import BoxEmulator, FakeClock
 
-clock = support.clock
-emu = support.emu
-keyfile = support.keyfile
-ekf = support.ekf
-_reset_emulator = support._reset_emulator
+pytestmark = pytest.mark.shared_emulator  # one emulator for the module (tests/conftest.py)
 make_auth = support.make_auth
 
 

@@ -43,12 +43,7 @@ from boxjwt.exceptions import (
 from boxjwt.testing import BoxEmulator, FakeClock
 from recording_server import RecordingServer
 
-clock = support.clock
-emu = support.emu
-keyfile = support.keyfile
-ekf = support.ekf
-captured_logs = support.captured_logs
-_reset_emulator = support._reset_emulator
+pytestmark = pytest.mark.shared_emulator  # one emulator for the module (tests/conftest.py)
 make_auth = support.make_auth
 B = support.expected_backoffs
 

@@ -248,13 +248,6 @@ PAGE_SETUP: Final[dict[str, Callable[[DocEnv], None]]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[Any]:
-    from redis_server import serve
-
-    yield from serve()
-
-
 # --------------------------------------------------------------------------- page checks
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,22 +24,6 @@ NO_TOKEN = (
     'Bearer realm="Service", error="invalid_request", '
     'error_description="The access token was not found."'
 )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
 
 
 @pytest.fixture

@@ -24,11 +24,6 @@ def emu() -> Iterator[BoxEmulator]:
 
 
 @pytest.fixture
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
-
-
-@pytest.fixture
 def token(emu: BoxEmulator, ekf: EmulatedKeyFile) -> str:
     return emu.issue_token()
 

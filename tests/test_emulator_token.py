@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -47,22 +47,6 @@ E_USER_TOKEN = "Cannot obtain user token based on the enterprise configuration f
 E_GRANT_UNAUTHORIZED = "The grant type is unauthorized for this client_id"
 E_NO_KEY = "This app is not configured properly. No public key(s) added"
 E_GRANT_TYPE = "Invalid grant_type parameter or parameter missing"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
 
 
 def assert_refusal(

@@ -476,17 +476,6 @@ def test_transport_errors_carry_their_remedy() -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def auth(emu: BoxEmulator, clock: FakeClock) -> Iterator[JWTAuthenticator]:
     keyfile = emu.make_keyfile().load()
     authenticator = JWTAuthenticator(

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 import requests
 
-import authenticator_support as support
 from boxjwt import AsUserSession, JWTAuthenticator, KeyFile, RetryPolicy, Secret
 from boxjwt._bounded import (
     AnswerDeadlineExceeded,
@@ -48,11 +47,7 @@ from boxjwt.preflight._client import BoxClient, Observer
 from docs_support import make_certificates
 from recording_server import Answer, Flood, RecordingServer, Trickle
 
-clock = support.clock
-emu = support.emu
-ekf = support.ekf
-keyfile = support.keyfile
-_reset_emulator = support._reset_emulator
+pytestmark = pytest.mark.shared_emulator  # one emulator for the module (tests/conftest.py)
 
 DEADLINE = 0.5
 #: Far fewer bytes than the 400 a trickle offers: the client gave up early.

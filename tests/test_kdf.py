@@ -35,14 +35,7 @@ from boxjwt.exceptions import (
 )
 from openssl_keys import Keys, openssl_keys
 
-pytestmark = pytest.mark.filterwarnings("error::boxjwt.exceptions.BoxJWTWarning")
-
 PASSPHRASE = "kdf-test-passphrase"
-
-
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    return openssl_keys()
 
 
 @functools.cache

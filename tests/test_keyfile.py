@@ -56,19 +56,12 @@ from boxjwt.exceptions import (
 from openssl_keys import Keys, openssl_keys
 from secret_scan import assert_no_secret_in_text
 
-pytestmark = pytest.mark.filterwarnings("error::boxjwt.exceptions.BoxJWTWarning")
-
 CLIENT_ID = "abcdefghijklmnopqrstuvwxyz012345"
 CLIENT_SECRET = "Cl1entS3cretValueNeverShown0987"
 PUBLIC_KEY_ID = "kid4c1d"
 ENTERPRISE_ID = "1234567"
 WRONG_PASSPHRASE = "wr0ng-passphrase-XYZ"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    return openssl_keys()
 
 
 def config(pem: str = "", passphrase: str = "", **top: Any) -> dict[str, Any]:

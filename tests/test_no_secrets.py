@@ -79,7 +79,7 @@ from boxjwt.exceptions import (
 )
 from boxjwt.stores import RedisTokenStore
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile, FakeClock, encode_private_key
-from redis_server import RedisServer, free_port, serve
+from redis_server import RedisServer, free_port
 from secret_scan import assert_no_secret_reachable_from
 
 FOLDER = "/2.0/folders/0"
@@ -550,11 +550,6 @@ def test_no_secret_is_reachable_from_any_exception(
 
 
 # ---------------------------------------------------------------------------- Redis
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
 
 
 @pytest.fixture(scope="module")

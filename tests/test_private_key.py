@@ -26,14 +26,7 @@ from boxjwt.exceptions import (
     WeakKeyError,
     WrongPassphraseError,
 )
-from openssl_keys import Keys, openssl_keys
-
-pytestmark = pytest.mark.filterwarnings("error::boxjwt.exceptions.BoxJWTWarning")
-
-
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    return openssl_keys()
+from openssl_keys import Keys
 
 
 def _sign_and_verify(key: rsa.RSAPrivateKey, public_key: rsa.RSAPublicKey) -> None:

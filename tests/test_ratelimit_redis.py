@@ -11,7 +11,6 @@ import logging
 import random
 import sys
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from boxjwt import RateLimit, RateLimiter, RatePolicy
 from boxjwt.exceptions import ConfigurationError, RateLimiterFallbackWarning
 from boxjwt.stores import RedisRateLimiter
 from boxjwt.testing import FakeClock
-from redis_server import RedisServer, serve
+from redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 
@@ -39,20 +38,6 @@ POLICY = RatePolicy(
     quiet_period=10.0,
     recovery_rate=0.1,
 )
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    redis_server.start()  # in case a test stopped it
-    conn = redis_server.client()
-    conn.flushall()
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 
 import redis_worker
 from boxjwt.testing import BoxEmulator
-from redis_server import RedisServer, serve
+from redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -127,24 +127,10 @@ def _read_lines(proc: subprocess.Popen[str], replies: queue.Queue[Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
-
-
-@pytest.fixture(scope="module")
 def workers(redis_server: RedisServer) -> Iterator[Workers]:
     pool = Workers(N_WORKERS)
     yield pool
     pool.close()
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    redis_server.start()
-    conn = redis_server.client()
-    conn.flushall()
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -19,25 +19,10 @@ from boxjwt._token import MAX_TOKEN_LIFETIME, subject_key
 from boxjwt.exceptions import TokenStoreFallbackWarning
 from boxjwt.stores import RedisTokenStore
 from boxjwt.testing import BoxEmulator, EmulatedKeyFile
-from redis_server import RedisServer, serve
 
 pytestmark = pytest.mark.redis
 
 ME = "/2.0/users/me"
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    redis_server.start()
-    conn = redis_server.client()
-    conn.flushall()
-    yield conn
-    conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken, subject_key
 from boxjwt.exceptions import ConfigurationError, TokenStoreFallbackWarning
 from boxjwt.stores import RedisTokenStore
 from boxjwt.testing import FakeClock
-from redis_server import RedisServer, serve
+from redis_server import RedisServer
 from secret_scan import assert_no_secret_in_text
 
 pytestmark = pytest.mark.redis
@@ -32,20 +32,6 @@ pytestmark = pytest.mark.redis
 LOGGER = "boxjwt.stores.redis"
 T0 = 1_700_000_000.0
 KEY = subject_key("cid", "user", "42")
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    redis_server.start()  # in case a test stopped it
-    conn = redis_server.client()
-    conn.flushall()
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -52,11 +52,6 @@ ME = "/2.0/users/me"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
     with BoxEmulator(clock=clock) as emulator:
         # token errors with a request ID, to check it is kept (Box's token endpoint sends none)
@@ -92,11 +87,6 @@ def fakebox(
     authenticator = make_auth(emu, clock, upload_url=f"{recorder.url}/api/2.0")
     yield authenticator
     authenticator.close()
-
-
-@pytest.fixture
-def user(emu: BoxEmulator) -> EmulatedUser:
-    return emu.managed_users[0]
 
 
 def tokens(emu: BoxEmulator, auth: JWTAuthenticator, **kwargs: Any) -> int:

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import authenticator_support as support
 import boxjwt
 from boxjwt import AsUserSession, BoxAuth, JWTAuthenticator, KeyFile
 from boxjwt._validate import (
@@ -30,11 +29,7 @@ from boxjwt._validate import (
 from boxjwt.exceptions import BoxJWTError, ConfigurationError
 from boxjwt.testing import BoxEmulator
 
-clock = support.clock
-emu = support.emu
-ekf = support.ekf
-keyfile = support.keyfile
-_reset_emulator = support._reset_emulator
+pytestmark = pytest.mark.shared_emulator  # one emulator for the module (tests/conftest.py)
 
 
 @pytest.fixture

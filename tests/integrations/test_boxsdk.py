@@ -557,13 +557,6 @@ def test_clock_five_minutes_off(
 # --------------------------------------------------------------------------- Box origins only
 
 
-@pytest.fixture
-def foreign() -> Iterator[RecordingServer]:
-    """Another origin: where Box redirects downloads, in these tests."""
-    with RecordingServer() as server:
-        yield server
-
-
 def redirected_file(box_emulator: BoxEmulator, foreign: RecordingServer) -> str:
     """A file of the first managed user whose download Box redirects to ``foreign``."""
     box_emulator.download_url_template = foreign.url + "/download/{file_id}"
