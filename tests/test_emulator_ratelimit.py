@@ -36,19 +36,9 @@ RATE_LIMITED = {
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
     with BoxEmulator(clock=clock, rate_limits=RateLimits(time_scale=60)) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
 
 
 @pytest.fixture

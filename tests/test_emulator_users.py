@@ -5,7 +5,6 @@ Raw HTTP throughout."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -17,28 +16,11 @@ from boxjwt.testing import (
     BoxEmulator,
     EmulatedKeyFile,
     EmulatedUser,
-    FakeClock,
     OAuthAnswer,
 )
 from emulator_support import api_get, enterprise_token, user_token_response
 
 E_SUB = "Please check the 'sub' claim. The 'sub' specified is invalid."
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[BoxEmulator]:
-    with BoxEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def ekf(emu: BoxEmulator) -> EmulatedKeyFile:
-    return emu.make_keyfile()
 
 
 @pytest.fixture
