@@ -23,6 +23,7 @@ How a request travels through :meth:`AsUserSession.send`:
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import sys
 from collections.abc import Callable, Generator
@@ -131,6 +132,27 @@ def _keep_auth(request: PreparedRequest) -> PreparedRequest:
     return request
 
 
+def _log_retry(method: str, url: str, event: RetryEvent) -> None:
+    """Log a retry of a Box request (and free the connection of the answer retried)."""
+    outcome = event.outcome
+    if isinstance(outcome, requests.Response):
+        what = f"HTTP {outcome.status_code}"
+        request_id = get_header(outcome.headers, "box-request-id")
+        if request_id:
+            what += f", Box request id {request_id}"
+        discard(outcome)
+    else:
+        what = type(outcome).__name__
+    logger.warning(
+        "%s %s: attempt %d failed (%s); retrying in %.1f s",
+        method,
+        url,
+        event.attempt,
+        what,
+        event.delay,
+    )
+
+
 class AsUserSession(requests.Session):
     """A ``requests.Session`` calling Box as ``user_id`` (``None``: the service account).
 
@@ -150,9 +172,12 @@ class AsUserSession(requests.Session):
       ``auth.upload_url``; absolute ``https://api.box.com/...`` and
       ``https://upload.box.com/...`` URLs are rerouted to those when they are overridden. Other
       absolute URLs pass through untouched and never receive Box credentials.
-    - ``Authorization`` and ``As-User`` belong to the session on Box hosts: it sets both on
-      every request there (replacing any passed per call) and never stores them in
-      ``session.headers``. To act as someone else, use :meth:`for_user`.
+    - ``Authorization`` and ``As-User`` belong to the session on Box hosts: its
+      :attr:`credentials` (a :class:`~boxjwt.BoxAuth`) sets both on every request there and
+      never stores them in ``session.headers``. One you set yourself (per call or in
+      ``session.headers``), an ``As-User`` other than the session's user, or ``auth=``, raises
+      :class:`~boxjwt.exceptions.ConfigurationError` instead of being dropped or replaced. To
+      act as someone else, use :meth:`for_user`.
     - ``timeout``: ``(connect, read)`` seconds (or one number) for every request that passes
       no ``timeout`` of its own.
     - ``raise_for_status=True`` turns every Box error response (4xx/5xx, after retries) into
@@ -459,32 +484,13 @@ class AsUserSession(requests.Session):
                 idempotent=idempotent,
             )
 
-        def on_retry(event: RetryEvent) -> None:
-            outcome = event.outcome
-            if isinstance(outcome, requests.Response):
-                what = f"HTTP {outcome.status_code}"
-                request_id = get_header(outcome.headers, "box-request-id")
-                if request_id:
-                    what += f", Box request id {request_id}"
-                discard(outcome)
-            else:
-                what = type(outcome).__name__
-            logger.warning(
-                "%s %s: attempt %d failed (%s); retrying in %.1f s",
-                method,
-                url,
-                event.attempt,
-                what,
-                event.delay,
-            )
-
         try:
             return self._retry.run(
                 attempt,
                 retry_exception=retry_exception,
                 retry_result=retry_result,
                 retry_after=retry_after_of,
-                on_retry=on_retry,
+                on_retry=functools.partial(_log_retry, method, url),
             )
         except requests.RequestException as exc:
             raise transport_error(exc, method, url) from sanitized_cause(exc)
