@@ -298,4 +298,6 @@ def test_properties_and_url_checks(
     session = boxjwt.AsUserSession(auth)
     assert session.credentials == BoxAuth(auth, mode="as_user")
     assert session.get(f"{foreign.url}/x".encode()).ok  # bytes URL of another host: untouched
+    prepared = session.prepare_request(requests.Request("GET", f"{foreign.url}/y".encode()))
+    assert prepared.url == f"{foreign.url}/y"
     assert "authorization" not in foreign.received[0].headers
