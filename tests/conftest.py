@@ -2,7 +2,7 @@
 
 Hypothesis profiles: ``ci`` (at least 1,000 examples per property) and ``dev`` (fewer, for quick
 local runs), chosen by the ``HYPOTHESIS_PROFILE`` environment variable (``dev`` by default; the
-nox ``tests`` sessions set ``ci`` when ``$CI`` is set). Properties keep each example cheap.
+nox ``tests-3.11`` session sets ``ci`` when ``$CI`` is set). Properties keep each example cheap.
 
 Fixtures for every test module (a module that needs another kind defines its own, same name):
 
