@@ -21,6 +21,7 @@ from boxjwt import (
     AsUserSession,
     JWTAuthenticator,
     KeyFile,
+    RateLimiter,
     RetryPolicy,
     exceptions,
     raise_for_box_error,
@@ -526,7 +527,7 @@ def test_429_without_retry_after_backs_off_exponentially(
     emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock
 ) -> None:
     emu.faults.push(ME, 429, count=4)
-    with AsUserSession(auth) as s:
+    with AsUserSession(auth, rate_limiter=RateLimiter.disabled()) as s:  # the retry policy's
         assert s.get(ME).status_code == 200
     assert emu.count("GET", ME) == 5
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
@@ -539,7 +540,7 @@ def test_429_backoff_is_jittered_and_bounded(emu: BoxEmulator, clock: FakeClock)
         keyfile, base_url=emu.base_url, clock=clock, sleep=clock.sleep, retry=policy
     ) as auth:
         emu.faults.push(ME, 429, count=7)
-        with AsUserSession(auth) as s:
+        with AsUserSession(auth, rate_limiter=RateLimiter.disabled()) as s:
             assert s.get(ME).status_code == 200
     nominal = [1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
     assert len(clock.sleeps) == len(nominal)

@@ -247,6 +247,14 @@ def test_no_burst_after_a_pause() -> None:
     assert [lim.reserve("u1").delay for _ in range(3)] == [2, 3, 4]
 
 
+def test_a_sleep_that_returns_at_once_cannot_make_acquire_spin() -> None:
+    slept: list[float] = []
+    lim = RateLimiter(one_per_second(), sleep=slept.append)  # real clock, no real sleep
+    for _ in range(3):
+        lim.acquire("u1")
+    assert slept == pytest.approx([1.0, 2.0], abs=0.01)  # one sleep per paced permit
+
+
 def test_acquire_rechecks_pauses_after_sleeping() -> None:
     clock = FakeClock(start=1000.0)
     lim = limiter(one_per_second(), clock)
@@ -309,6 +317,7 @@ def test_permits_go_back_to_the_limiter_that_issued_them() -> None:
     assert issuer.paused_for("u1") == 2
     assert other.paused_for("u1") == 0
     assert other.wait_time(permit) == 2  # the issuer's answer
+    assert other.recheck(permit) == 0  # already moved by the call above
     assert other.snapshot().throttled == 0
     assert issuer.policy == one_per_second()
     assert issuer.clock is clock

@@ -23,7 +23,7 @@ import requests
 import requests.adapters
 
 import boxjwt
-from boxjwt import AsUserSession, JWTAuthenticator, RetryPolicy
+from boxjwt import AsUserSession, JWTAuthenticator, RateLimiter, RetryPolicy
 from boxjwt._session import DEFAULT_SESSION_TIMEOUT, _rewinder
 from boxjwt.exceptions import (
     AccessDeniedError,
@@ -500,7 +500,7 @@ def test_401_with_an_unrewindable_body_invalidates_but_does_not_resend(
 def test_token_expiry_during_1000_calls_from_8_threads(
     emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock, user: EmulatedUser
 ) -> None:
-    root = AsUserSession(auth)
+    root = AsUserSession(auth, rate_limiter=RateLimiter.disabled())  # 1000 calls: over budget
     s = root.for_user(user.id)
     assert s.get(ME).ok
     assert tokens(emu, auth) == 1
@@ -532,7 +532,7 @@ def test_token_expiry_during_1000_calls_from_8_threads(
 def test_401_storm_across_16_threads_makes_one_token_request(
     emu: BoxEmulator, auth: JWTAuthenticator, clock: FakeClock, user: EmulatedUser
 ) -> None:
-    s = AsUserSession(auth, user.id)
+    s = AsUserSession(auth, user.id, rate_limiter=RateLimiter.disabled())  # over the burst
     assert s.get(ME).ok
     emu.revoke_all_tokens()
     before = tokens(emu, auth)
@@ -580,7 +580,7 @@ def test_post_is_retried_on_429_but_not_on_503(
             files=upload_form(name),
         )
 
-    with AsUserSession(auth) as s:
+    with AsUserSession(auth, rate_limiter=RateLimiter.disabled()) as s:  # the retry policy's
         emu.faults.push("/api/2.0/files/content", 429, retry_after=2)
         assert upload("one.txt").status_code == 201
         assert emu.count("POST", "/api/2.0/files/content") == 2
@@ -705,7 +705,7 @@ def test_bodies_that_cannot_be_rewound_are_never_retried(
         yield b"streamed"
 
     recorder.script(Answer(429, {"Retry-After": "1"}, b""), Answer(503, body=b""))
-    with AsUserSession(fakebox) as s:
+    with AsUserSession(fakebox, rate_limiter=RateLimiter.disabled()) as s:  # no shared pause
         assert s.post("/api/2.0/files/content", data=gen()).status_code == 429
         stream = _Unseekable(b"0123456789")
         assert s.put("/api/2.0/files/1/content", data=stream).status_code == 503

@@ -1,7 +1,7 @@
 """Per-user pacing for Box's rate limits, shared back-off after a 429, adaptive rate.
 
 Transport-free: nothing here sends a request or imports an HTTP library. A session asks for a
-:class:`RatePermit` before each Box request (``acquire`` blocks; ``reserve`` + ``wait_time``
+:class:`RatePermit` before each Box request (``acquire`` blocks; ``reserve`` + ``recheck``
 let an asyncio twin await the delay instead), sends, and reports the answer with
 ``record_response``.
 
@@ -16,7 +16,7 @@ handed out in arrival order, so no thread starves.
 jittered exponential back-off when Box gives none). A pause inserts a gap into the schedule:
 slots not yet sent move back by the gap, in the same order and spacing, and new reservations
 start after it at the steady rate (no burst). A thread woken from its sleep re-checks for
-pauses recorded since its reservation (:meth:`RateLimiter.wait_time`).
+pauses recorded since its reservation (:meth:`RateLimiter.recheck`).
 
 **Adaptive rate.** 429s that keep coming while we pace under the budget mean Box's
 quality-of-service throttling: every *fresh* 429 after the first of an episode (a request sent
@@ -34,9 +34,10 @@ import math
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from boxjwt._ratepolicy import (
     RATE_CLASSES,
@@ -48,7 +49,7 @@ from boxjwt._ratepolicy import (
 )
 from boxjwt.exceptions import ConfigurationError
 
-__all__ = ["RateLimiter", "RatePermit"]
+__all__ = ["RateLimiter", "RatePermit", "shared_rate_limiter"]
 
 logger = logging.getLogger("boxjwt")
 
@@ -206,8 +207,10 @@ class RateLimiter:
     The protocol a session follows (an asyncio session awaits the delays instead)::
 
         permit = limiter.reserve(subject, "general")          # never blocks
-        while (delay := limiter.wait_time(permit)) > 0:       # no lock is held while waiting
+        delay = permit.delay
+        while delay > 0:                                      # no lock is held while waiting
             time.sleep(delay)
+            delay = limiter.recheck(permit)                   # pauses decided meanwhile
         response = send()
         limiter.record_response(permit, response.status_code, retry_after)
 
@@ -272,8 +275,10 @@ class RateLimiter:
     ) -> RatePermit:
         """Reserve a slot and sleep until it (re-checking pauses on waking); return the permit."""
         permit = self.reserve(subject, rate_class, enterprise=enterprise)
-        while (delay := self.wait_time(permit)) > 0:
+        delay = permit.delay
+        while delay > 0:
             self._sleep(delay)
+            delay = self.recheck(permit)
         return permit
 
     def reserve(
@@ -300,8 +305,8 @@ class RateLimiter:
             return permit
 
     def wait_time(self, permit: RatePermit) -> float:
-        """Seconds ``permit`` must still wait (0: send now), counting pauses recorded since it
-        was reserved. Call it again after each sleep until it returns 0."""
+        """Seconds from now until ``permit``'s slot (0: send now), counting pauses recorded
+        since it was reserved."""
         owner = permit._owner
         if owner is not self:
             return owner.wait_time(permit)
@@ -310,6 +315,20 @@ class RateLimiter:
             if permit.epoch != self._epoch:
                 self._shift(permit)
             return max(0.0, permit.send_at - now)
+
+    def recheck(self, permit: RatePermit) -> float:
+        """After sleeping until ``permit``'s slot: the seconds it was moved back meanwhile by
+        pauses (0: send now). It does not read the clock, so a sleep that returns at once (a
+        test's stand-in) cannot make a caller spin."""
+        owner = permit._owner
+        if owner is not self:
+            return owner.recheck(permit)
+        with self._lock:
+            if permit.epoch == self._epoch:
+                return 0.0
+            before = permit.send_at
+            self._shift(permit)
+            return max(0.0, permit.send_at - before)
 
     def record_response(
         self, permit: RatePermit, status: int, retry_after: float | None = None
@@ -527,3 +546,19 @@ def _log_throttle(
             subject,
             factor * 100,
         )
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, RateLimiter] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_rate_limiter(
+    owner: object, *, clock: Callable[[], float], sleep: Callable[[float], None]
+) -> RateLimiter:
+    """The one default limiter of ``owner`` (an authenticator), made on first use with Box's
+    budgets; forgotten with its owner."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(owner)
+        if limiter is None:
+            limiter = _SHARED[owner] = RateLimiter(clock=clock, sleep=sleep)
+        return limiter

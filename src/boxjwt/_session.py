@@ -14,10 +14,15 @@ How a request travels through :meth:`AsUserSession.send`:
 3. A 401 from a Box host goes to :meth:`BoxAuth.recover`: it invalidates exactly the token that
    request carried (compare-and-swap: of many threads hitting the same expired token, one drops
    it and one exchange follows) and the request is sent once more, at once, with a new token.
-4. A 429 is retried for every method (Box refused before doing anything), honouring
-   ``Retry-After``; a 5xx, a 202 with ``Retry-After`` and connection failures only for
-   idempotent methods. No retry at all when the body cannot be rewound (a generator, an
-   unseekable stream). Attempts and total time are bounded by the :class:`RetryPolicy`.
+4. Before each Box request (retries and the 401 resend included) the session's
+   :class:`~boxjwt.RateLimiter` paces it against the budget of the user Box charges (the
+   As-User target, the owner of a user token, or the service account), and sees the answer: a
+   429 pauses that user's class for every thread sharing the limiter.
+5. A 429 is retried for every method (Box refused before doing anything): after the shared
+   pause when the limiter is on, else after ``Retry-After``; a 5xx, a 202 with ``Retry-After``
+   and connection failures only for idempotent methods. No retry at all when the body cannot be
+   rewound (a generator, an unseekable stream). Attempts and total time are bounded by the
+   :class:`RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from boxjwt._bounded import error_text
 from boxjwt._classify import retryable_response
 from boxjwt._errors import raise_for_box_error, retry_after_of
 from boxjwt._http import API_TIMEOUT, safe_url
+from boxjwt._ratelimit import RateLimiter, shared_rate_limiter
+from boxjwt._ratepolicy import RateClass, rate_class_of
 from boxjwt._retry import RetryEvent, RetryPolicy
 from boxjwt._scrub import scrub
 from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
@@ -132,10 +139,21 @@ def _keep_auth(request: PreparedRequest) -> PreparedRequest:
     return request
 
 
-def _log_retry(method: str, url: str, event: RetryEvent) -> None:
+def _after_shared_pause(outcome: object) -> float | None:
+    """The retry wait of a paced session: none after a 429, whose wait is the user's shared
+    pause (the next ``acquire`` sleeps it); else the answer's ``Retry-After``."""
+    if isinstance(outcome, requests.Response) and outcome.status_code == 429:
+        return 0.0
+    return retry_after_of(outcome)
+
+
+def _log_retry(method: str, url: str, paced: bool, event: RetryEvent) -> None:
     """Log a retry of a Box request (and free the connection of the answer retried)."""
     outcome = event.outcome
+    when = f"in {event.delay:.1f} s"
     if isinstance(outcome, requests.Response):
+        if paced and outcome.status_code == 429:
+            when = "after the user's shared pause"
         what = f"HTTP {outcome.status_code}"
         request_id = get_header(outcome.headers, "box-request-id")
         if request_id:
@@ -144,12 +162,7 @@ def _log_retry(method: str, url: str, event: RetryEvent) -> None:
     else:
         what = type(outcome).__name__
     logger.warning(
-        "%s %s: attempt %d failed (%s); retrying in %.1f s",
-        method,
-        url,
-        event.attempt,
-        what,
-        event.delay,
+        "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
     )
 
 
@@ -185,6 +198,11 @@ class AsUserSession(requests.Session):
     - ``retry``: the :class:`boxjwt.RetryPolicy` bounding retries of 429, 5xx and connection
       failures (default: the authenticator's, with its injected sleep and clock). A 401 is not
       a retry: the token is invalidated and the request resent once, immediately.
+    - ``rate_limiter``: the :class:`boxjwt.RateLimiter` pacing every Box request at Box's
+      per-user budgets (default: one limiter per authenticator, shared by all its sessions and
+      using the authenticator's retry clock and sleep; a
+      :class:`boxjwt.stores.RedisRateLimiter` shares them across processes;
+      ``RateLimiter.disabled()`` turns pacing off). See the rate limits how-to.
     - Connection failures on Box hosts raise :class:`boxjwt.exceptions.TransportError`; token
       problems raise the authenticator's :class:`~boxjwt.exceptions.TokenExchangeError`.
 
@@ -219,6 +237,7 @@ class AsUserSession(requests.Session):
         raise_for_status: bool = False,
         retry: RetryPolicy | None = None,
         share_pool_with: AsUserSession | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if not isinstance(auth, JWTAuthenticator):
             raise ConfigurationError(
@@ -229,6 +248,11 @@ class AsUserSession(requests.Session):
             raise ConfigurationError("retry must be a boxjwt RetryPolicy (or None)")
         if share_pool_with is not None and not isinstance(share_pool_with, AsUserSession):
             raise ConfigurationError("share_pool_with must be another AsUserSession")
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise ConfigurationError(
+                "rate_limiter must be a boxjwt.RateLimiter (RateLimiter.disabled() turns "
+                "pacing off) or None for the authenticator's shared one"
+            )
         checked_timeout = validate_timeout(timeout)
         if share_pool_with is None:
             super().__init__()
@@ -243,6 +267,11 @@ class AsUserSession(requests.Session):
         """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
         self._retry = retry if retry is not None else auth.retry
         self._owns_pool = share_pool_with is None
+        if rate_limiter is None:
+            rate_limiter = shared_rate_limiter(auth, clock=auth.retry.clock, sleep=auth.retry.sleep)
+        self._rate_limiter = rate_limiter
+        user = credentials.user_id
+        self._rate_subject = user if user is not None else f"service-account:{auth.client_id}"
 
     def _init_sibling(self, parent: AsUserSession) -> None:
         """What ``requests.Session.__init__`` sets (``Session.__attrs__``), taken from ``parent``.
@@ -297,6 +326,17 @@ class AsUserSession(requests.Session):
         return self._retry
 
     @property
+    def rate_limiter(self) -> RateLimiter:
+        """The limiter pacing this session's Box requests (shared with its siblings)."""
+        return self._rate_limiter
+
+    @property
+    def rate_subject(self) -> str:
+        """Whose budget this session's requests spend: the user ID it acts as, or
+        ``"service-account:<client ID>"``."""
+        return self._rate_subject
+
+    @property
     def owns_pool(self) -> bool:
         """True for the session that created the connection pool; False for its siblings."""
         return self._owns_pool
@@ -315,7 +355,8 @@ class AsUserSession(requests.Session):
     def for_user(self, user_id: str | int | None) -> AsUserSession:
         """A session acting as ``user_id`` that shares this session's connection pool.
 
-        It has the same authenticator, mode, timeout, retry policy and ``raise_for_status``,
+        It has the same authenticator, mode, timeout, retry policy, rate limiter and
+        ``raise_for_status``,
         and copies of the default headers, proxies, ``verify``, ``cert``, ``params``,
         ``stream``, ``trust_env`` and ``max_redirects``. Creating it opens nothing.
         """
@@ -327,6 +368,7 @@ class AsUserSession(requests.Session):
             raise_for_status=self.raise_for_status,
             retry=self._retry,
             share_pool_with=self,
+            rate_limiter=self._rate_limiter,
         )
 
     def close(self) -> None:
@@ -442,6 +484,22 @@ class AsUserSession(requests.Session):
             raise
         return response
 
+    def _send_paced(
+        self, request: PreparedRequest, kwargs: dict[str, Any], rate_class: RateClass
+    ) -> requests.Response:
+        """One send of a Box request: a slot in the user's budget, the credentials, and the
+        answer reported to the limiter (a 429 pauses the user for every thread)."""
+        limiter = self._rate_limiter
+        permit = limiter.acquire(
+            self._rate_subject, rate_class, enterprise=self._authenticator.enterprise_id
+        )
+        self._credentials.apply(request)
+        response = requests.Session.send(self, request, **kwargs)
+        box = response.history[0] if response.history else response  # Box's own answer
+        status = box.status_code
+        limiter.record_response(permit, status, retry_after_of(box) if status == 429 else None)
+        return response
+
     def _send_to_box(self, request: PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
         credentials = self._credentials
         credentials.check_headers(request)  # the caller's Box headers are refused, not replaced
@@ -450,12 +508,12 @@ class AsUserSession(requests.Session):
         idempotent = method in IDEMPOTENT_METHODS
         rewind = _rewinder(request.body)
         resent = False
+        rate_class, paced = rate_class_of(method, request.url or ""), self._rate_limiter.enabled
 
         def send_once() -> requests.Response:
             if rewind is not None:
                 rewind()
-            credentials.apply(request)
-            return requests.Session.send(self, request, **kwargs)
+            return self._send_paced(request, kwargs, rate_class)
 
         def resend_after_401() -> requests.Response:
             nonlocal resent
@@ -489,8 +547,8 @@ class AsUserSession(requests.Session):
                 attempt,
                 retry_exception=retry_exception,
                 retry_result=retry_result,
-                retry_after=retry_after_of,
-                on_retry=functools.partial(_log_retry, method, url),
+                retry_after=_after_shared_pause if paced else retry_after_of,
+                on_retry=functools.partial(_log_retry, method, url, paced),
             )
         except requests.RequestException as exc:
             raise transport_error(exc, method, url) from sanitized_cause(exc)
