@@ -24,6 +24,16 @@ def _authenticator(ctx: _common.Context) -> boxjwt.JWTAuthenticator:
     return boxjwt.JWTAuthenticator(boxjwt.KeyFile.from_file(ctx.key_path), base_url=ctx.base_url)
 
 
+def _unreachable_budgets() -> boxjwt.RateLimiter:
+    """A limiter that does all its bookkeeping but never waits: these scenarios measure the
+    library's overhead, at call rates far above Box's per-user budgets (the rate-limit
+    benchmark measures pacing itself)."""
+    out_of_reach = boxjwt.RateLimit(1e9, 1.0, burst=1_000_000)
+    return boxjwt.RateLimiter(
+        boxjwt.RatePolicy(general=out_of_reach, upload=out_of_reach, search=out_of_reach)
+    )
+
+
 def cold_start(ctx: _common.Context) -> dict[str, Any]:
     """KeyFile.from_file + a new JWTAuthenticator's first enterprise token."""
 
@@ -73,7 +83,7 @@ def assertion(ctx: _common.Context) -> dict[str, Any]:
 def cached_call(ctx: _common.Context) -> dict[str, Any]:
     """``AsUserSession.get`` with a cached token, paired with a fixed-header requests.Session."""
     auth = _authenticator(ctx)
-    session = boxjwt.AsUserSession(auth)
+    session = boxjwt.AsUserSession(auth, rate_limiter=_unreachable_budgets())
     fixed = raw.fixed_header_session(auth.enterprise_token().value.reveal())
     url = f"{ctx.base_url}{ME}"
 
@@ -101,7 +111,7 @@ def cached_call(ctx: _common.Context) -> dict[str, Any]:
 def threads(ctx: _common.Context) -> dict[str, Any]:
     """One AsUserSession shared by 32 threads, from a cold authenticator; again after expiry."""
     count = ctx.get("threads", 32)
-    session = boxjwt.AsUserSession(_authenticator(ctx))
+    session = boxjwt.AsUserSession(_authenticator(ctx), rate_limiter=_unreachable_budgets())
 
     def call(_: int) -> None:
         _common.check(session.get(ME).status_code)
@@ -120,7 +130,9 @@ def users_user_token(ctx: _common.Context) -> dict[str, Any]:
     """N users from 8 threads, ``mode="user_token"``: ``root.for_user(id).get(...)`` per task
     (no per-user object is kept: the tokens live in the authenticator's cache)."""
     users = ctx.users(ctx.get("users_count"))
-    root = boxjwt.AsUserSession(_authenticator(ctx), mode="user_token")
+    root = boxjwt.AsUserSession(
+        _authenticator(ctx), mode="user_token", rate_limiter=_unreachable_budgets()
+    )
 
     def call(user_id: str) -> None:
         _common.check(root.for_user(user_id).get(ME).status_code)
@@ -136,7 +148,7 @@ def users_user_token(ctx: _common.Context) -> dict[str, Any]:
 def users_as_user(ctx: _common.Context) -> dict[str, Any]:
     """N users from 8 threads through As-User: sibling sessions sharing one pool."""
     users = ctx.users(ctx.get("users_count"))
-    root = boxjwt.AsUserSession(_authenticator(ctx))
+    root = boxjwt.AsUserSession(_authenticator(ctx), rate_limiter=_unreachable_budgets())
 
     def call(user_id: str) -> None:
         _common.check(root.for_user(user_id).get(ME).status_code)

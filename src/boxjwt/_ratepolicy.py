@@ -51,6 +51,8 @@ def rate_class_of(method: str, url: str) -> RateClass:
     everything else (downloads too) is ``general``. ``OPTIONS`` (the upload pre-check) is
     always ``general``. Query strings and a trailing slash are ignored.
     """
+    if "/search" not in url and "/files/" not in url:
+        return "general"  # the common case, without parsing
     path = urlsplit(url).path if "://" in url else url.partition("?")[0]
     if method.upper() != "OPTIONS" and _UPLOAD.search(path):
         return "upload"
