@@ -158,8 +158,9 @@ def docs(session: nox.Session) -> None:
 BENCH_SDKS = {"boxsdk3": "boxsdk[jwt]>=3.9,<4", "boxsdk10": "boxsdk[jwt]>=10,<11"}
 
 
-def _bench(session: nox.Session, *args: str) -> None:
-    """Install boxjwt here, make/refresh the SDK venvs, run benchmarks/run.py."""
+def _bench(session: nox.Session, *args: str, rate_args: tuple[str, ...] = ()) -> None:
+    """Install boxjwt here, make/refresh the SDK venvs, run benchmarks/run.py, then
+    benchmarks/rate_limits.py (pacing against the emulator's rate limits)."""
     session.install("-e", ".")
     if shutil.which("uv") is None:
         session.install("uv")
@@ -174,15 +175,23 @@ def _bench(session: nox.Session, *args: str) -> None:
         )
         pythons += [f"--python-{name}", str(python)]
     session.run("python", "benchmarks/run.py", *pythons, *args, *session.posargs)
+    session.install("redis")  # the fleet's shared limiter
+    session.run("python", "benchmarks/rate_limits.py", *pythons, *rate_args)
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Full benchmark vs boxsdk 3.x, boxsdk 10.x and a raw floor; writes docs/performance.md."""
-    _bench(session, "--docs", "--command", "nox -s bench")
+    _bench(
+        session,
+        "--docs",
+        "--command",
+        "nox -s bench",
+        rate_args=("--docs", "--check", "--command", "nox -s bench"),
+    )
 
 
 @nox.session(python=PYTHON)
 def bench_quick(session: nox.Session) -> None:
     """The benchmark harness with small sizes; fails unless boxjwt's token counts are exact."""
-    _bench(session, "--quick", "--command", "nox -s bench_quick")
+    _bench(session, "--quick", "--command", "nox -s bench_quick", rate_args=("--quick", "--check"))

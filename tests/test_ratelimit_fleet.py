@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from boxjwt.testing import BoxEmulator
-from boxjwt.testing._ratelimit import RateLimits
+from boxjwt.testing import BoxEmulator, RateLimits
 from redis_server import RedisServer, serve
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

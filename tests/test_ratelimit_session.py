@@ -28,8 +28,7 @@ from boxjwt import (
     RetryPolicy,
 )
 from boxjwt.exceptions import ConfigurationError
-from boxjwt.testing import BoxEmulator, FakeClock
-from boxjwt.testing._ratelimit import RateLimits
+from boxjwt.testing import BoxEmulator, FakeClock, RateLimits
 
 ME = "/2.0/users/me"
 ROOT = "/2.0/folders/0"

@@ -151,6 +151,11 @@ def rate_limits(client: redis.Redis) -> boxjwt.RateLimiterStats:
     limiter.on_429("12345", "upload")
     off = boxjwt.RateLimiter.disabled()
     shared = RedisRateLimiter(client, policy.share(0.5), local_fallback=off)
+    auth = boxjwt.JWTAuthenticator(boxjwt.KeyFile.from_file("key.json"))
+    session = boxjwt.AsUserSession(auth, "12345", rate_limiter=shared)
+    assert_type(session.rate_limiter, boxjwt.RateLimiter)
+    assert_type(session.rate_subject, str)
+    assert_type(limiter.recheck(limiter.reserve("12345")), float)
     assert_type(shared.degraded, bool)
     stats: boxjwt.RateClassStats = shared.snapshot().classes["general"]
     print(stats.max_wait, limiter.rate_factor("12345"), limiter.paused_for("12345"))
