@@ -10,25 +10,19 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from boxjwt.testing import BoxEmulator, RateLimits
-from redis_server import RedisServer, serve
+from redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 WORKER = str(Path(__file__).with_name("ratelimit_worker.py"))
 PROCESSES, THREADS = 4, 8
 SCALE = 10.0  # a Box minute lasts 6 real seconds
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from serve()
 
 
 def run_fleet(

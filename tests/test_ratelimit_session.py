@@ -72,17 +72,6 @@ def run_threads(count: int, work: Callable[[int], None]) -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator[BoxEmulator]:
-    with BoxEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def auth(emu: BoxEmulator, clock: FakeClock) -> Iterator[JWTAuthenticator]:
     with JWTAuthenticator(
         emu.make_keyfile().load(), base_url=emu.base_url, sleep=clock.sleep
