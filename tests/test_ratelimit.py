@@ -240,6 +240,17 @@ def test_a_slot_not_yet_released_waits_out_a_pause_that_began_after_it() -> None
     assert lim.wait_time(first) == 2.0
 
 
+def test_retry_after_zero_pauses_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(start=1000.0)
+    lim = limiter(one_per_second(burst=3), clock)
+    caplog.set_level(logging.DEBUG, logger="boxjwt")
+    lim.record_response(lim.acquire("u1"), 429, retry_after=0)
+    assert lim.paused_for("u1") == 0
+    assert [lim.reserve("u1").delay for _ in range(3)] == [0, 0, 1]  # the burst is still there
+    assert lim.snapshot().classes["general"].pauses == 0
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
 def test_no_burst_after_a_pause() -> None:
     clock = FakeClock(start=1000.0)
     lim = limiter(one_per_second(burst=5), clock)

@@ -268,7 +268,9 @@ OPS = st.lists(
             st.sampled_from(["u1", "u2"]),
             st.sampled_from(["general", "search"]),
         ),
-        st.tuples(st.just("429"), st.sampled_from(["u1", "u2"]), st.sampled_from([None, 0.5, 2.0])),
+        st.tuples(
+            st.just("429"), st.sampled_from(["u1", "u2"]), st.sampled_from([None, 0, 0.5, 2.0])
+        ),
         st.tuples(st.just("advance"), st.sampled_from([0.1, 0.5, 3.0, 12.0]), st.none()),
     ),
     max_size=30,

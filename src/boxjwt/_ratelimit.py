@@ -493,7 +493,7 @@ class RateLimiter:
             else:
                 wait = policy.backoff(track.strikes - 1, self._rng) if fresh else 0.0
             end = now + wait
-            new_pause = end > track.pause_until
+            new_pause = wait > 0 and end > track.pause_until  # retry-after: 0 pauses nothing
             if new_pause:
                 start = max(now, track.pause_until)
                 gap = end - start
@@ -535,8 +535,10 @@ def _log_throttle(
             wait,
             told,
         )
-    else:
+    elif wait > 0 or retry_after is None:
         logger.debug("429 for %s requests of %s inside a pause already decided", cls, subject)
+    else:
+        logger.debug("429 with retry-after: 0 for %s requests of %s: no pause", cls, subject)
     if decreased:
         logger.warning(
             "429s keep coming for %s requests of %s while paced under the budget (Box's "

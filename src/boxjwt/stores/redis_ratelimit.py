@@ -185,7 +185,7 @@ end
 local finish = now + wait
 local new_pause = 0
 local horizon = math.max(pu, recovered_at(fb, l4, quiet, recovery))
-if finish > pu then
+if wait > 0 and finish > pu then
   new_pause = 1
   local start = math.max(now, pu)
   local gap = finish - start
