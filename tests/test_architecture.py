@@ -34,6 +34,9 @@ CORE = (
     "_validate",
     "exceptions",
 )
+#: Within the core, the modules that decide and describe errors and retries: they need nothing
+#: but each other (no key file, no clock, no store).
+ERRORS_AND_RETRIES = ("_answers", "_classify", "_http", "_remedies", "_retry", "exceptions")
 TRANSPORTS = {"requests", "urllib3", "httpx", "anyio", "redis", "aiohttp"}
 
 
@@ -56,6 +59,12 @@ def test_core_module_imports_no_transport_and_only_the_core(module: str) -> None
     assert not {name for name in imported if name.split(".")[0] in TRANSPORTS}
     ours = {name.split(".")[1] for name in imported if name.startswith("boxjwt.")}
     assert ours <= set(CORE), ours - set(CORE)
+
+
+@pytest.mark.parametrize("module", ERRORS_AND_RETRIES)
+def test_error_and_retry_logic_needs_only_itself(module: str) -> None:
+    ours = {name.split(".")[1] for name in _imports(module) if name.startswith("boxjwt.")}
+    assert ours <= set(ERRORS_AND_RETRIES), ours - set(ERRORS_AND_RETRIES)
 
 
 def test_core_list_covers_every_transport_free_module() -> None:

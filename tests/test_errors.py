@@ -6,7 +6,6 @@ responses are fetched with plain ``requests`` so the parser sees real ``requests
 
 from __future__ import annotations
 
-import ast
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 import requests
 
-import boxjwt as boxjwt_package
 from boxjwt import (
     AsUserSession,
     JWTAuthenticator,
@@ -609,34 +607,6 @@ def test_parsing_a_hostile_www_authenticate_is_linear(header: str) -> None:
     worker.start()
     worker.join(timeout=5.0)
     assert done, "parse_www_authenticate did not finish within 5 s"
-
-
-# --------------------------------------------------------------------------- free of requests
-
-#: The modules that decide and describe errors and retries; an asyncio transport reuses them.
-PURE = ("_answers", "_classify", "_http", "_remedies", "_retry", "exceptions")
-
-
-def _imports(module: str) -> set[str]:
-    root = Path(boxjwt_package.__file__).parent
-    path = root / module
-    files = sorted(path.glob("*.py")) if path.is_dir() else [root / f"{module}.py"]
-    found: set[str] = set()
-    for file in files:
-        for node in ast.walk(ast.parse(file.read_text())):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module)
-    return found
-
-
-@pytest.mark.parametrize("module", PURE)
-def test_error_and_retry_logic_is_free_of_requests(module: str) -> None:
-    imported = _imports(module)
-    assert not {name for name in imported if name.split(".")[0] in {"requests", "urllib3"}}
-    ours = {name.split(".")[1] for name in imported if name.startswith("boxjwt.")}
-    assert ours <= set(PURE), ours - set(PURE)
 
 
 def test_answers_are_built_from_plain_values() -> None:
