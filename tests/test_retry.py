@@ -356,3 +356,40 @@ def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after(header, now=base + 100) == 0.0  # already past
     old = format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True)
     assert parse_retry_after(old) == 0.0  # measured against the local clock: long past
+
+
+@given(
+    max_attempts=st.integers(1, 8),
+    max_total_time=st.floats(0, 100),
+    retry_after=st.one_of(st.none(), st.floats(0, 80)),
+    cost=st.floats(0, 20),
+    seed=st.integers(0, 2**32),
+)
+def test_next_delay_decides_as_run_does(
+    max_attempts: int, max_total_time: float, retry_after: float | None, cost: float, seed: int
+) -> None:
+    """The pure decision the asyncio twin awaits is the one tenacity makes in run()."""
+    clock = FakeClock(start=0.0)
+    made = RetryPolicy(
+        max_attempts=max_attempts,
+        max_total_time=max_total_time,
+        sleep=clock.sleep,
+        clock=clock,
+        rng=random.Random(seed),
+    )
+    twin = attrs.evolve(made, rng=random.Random(seed))
+    run_waits: list[float] = []
+
+    def attempt() -> None:
+        clock.advance(cost)  # each attempt takes this long
+        raise TokenServerError("x", retryable=True, retry_after=retry_after)
+
+    with pytest.raises(TokenServerError):
+        made.run(attempt, on_retry=lambda e: run_waits.append(e.delay))
+    waits: list[float] = []
+    elapsed, n = cost, 1
+    while (delay := twin.next_delay(n, elapsed, retry_after)) is not None:
+        waits.append(delay)
+        elapsed += delay + cost
+        n += 1
+    assert waits == run_waits

@@ -39,7 +39,15 @@ if TYPE_CHECKING:
 
     from boxjwt._token import AccessToken
 
-__all__ = ["BoxAuth", "Origin", "SessionMode", "box_origins", "origin"]
+__all__ = [
+    "BoxAuth",
+    "Origin",
+    "SessionMode",
+    "box_origins",
+    "origin",
+    "put_credentials",
+    "token_of",
+]
 
 logger = logging.getLogger("boxjwt")
 
@@ -128,6 +136,23 @@ def discard(response: requests.Response) -> None:
     At most 64 KiB are read: a longer body closes the connection instead.
     """
     read_at_most(response, ERROR_READ_BYTES)
+
+
+def put_credentials(request: Any, token: AccessToken, as_user: str | None) -> None:
+    """Set ``Authorization`` (and ``As-User``, or remove it) on ``request`` (a ``requests`` or
+    ``httpx`` request) and remember the token it carries (:func:`sent_token`)."""
+    request.headers["Authorization"] = token.authorization_header()
+    if as_user is not None:
+        request.headers["As-User"] = as_user
+    else:
+        request.headers.pop("As-User", None)
+    setattr(request, _TOKEN_ATTR, token)
+
+
+def token_of(request: Any) -> AccessToken | None:
+    """The token boxjwt put on ``request`` (None: not one of ours)."""
+    token: AccessToken | None = getattr(request, _TOKEN_ATTR, None)
+    return token
 
 
 # --------------------------------------------------------------------------- who acts
@@ -350,12 +375,7 @@ class BoxAuth(requests.auth.AuthBase):
         auth = self._authenticator  # self.token(), inlined: this runs on every request
         user = self._token_user
         token = auth.enterprise_token() if user is None else auth.user_token(user)
-        request.headers["Authorization"] = token.authorization_header()
-        if self._as_user is not None:
-            request.headers["As-User"] = self._as_user
-        else:
-            request.headers.pop("As-User", None)
-        setattr(request, _TOKEN_ATTR, token)
+        put_credentials(request, token, self._as_user)
         return token
 
     def check_headers(self, request: PreparedRequest) -> None:

@@ -15,6 +15,7 @@ import attrs
 import requests
 
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, AssertionBuilder
+from boxjwt._attempts import ExchangeAttempts
 from boxjwt._bounded import mount_bounded_adapters
 from boxjwt._http import TOKEN_LIMITS, TOKEN_TIMEOUT, ReadLimits
 from boxjwt._keyfile import KeyFile
@@ -570,55 +571,20 @@ class JWTAuthenticator:
         self._clock_offset = offset
 
     def _exchange(self, subject_type: SubjectType, subject_id: str) -> AccessToken:
-        subject = _subject_text(subject_type, subject_id)
-        attempts = 0
-        skew_retried = False
-        jti_retried = False
+        tries = ExchangeAttempts(self, subject_type, subject_id)
 
         def attempt() -> TokenResult:
-            nonlocal attempts, skew_retried, jti_retried
-            attempts += 1
-            assertion = self._assertions.build(subject_type, subject_id, self.box_time())
+            assertion = tries.assertion()
             try:
                 return self._endpoint.exchange(assertion, subject_type, subject_id)
-            except AssertionExpError as exc:  # any refusal naming exp: the clocks differ
-                if skew_retried:
-                    exc.retryable = False
-                else:
-                    skew_retried = True
-                    self._learn_offset(exc)
-                    exc.retry_after = 0.0
-                raise
-            except JTIReusedError as exc:
-                if jti_retried:
-                    exc.retryable = False
-                else:
-                    jti_retried = True
-                    exc.retry_after = 0.0
+            except (AssertionExpError, JTIReusedError) as exc:
+                tries.refused(exc)
                 raise
 
-        logger.debug("requesting a token for %s", subject)
+        logger.debug("requesting a token for %s", tries.subject)
         try:
-            result = self._retry.call(
-                attempt, on_retry=self._log_retry(f"token request for {subject}")
-            )
+            result = self._retry.call(attempt, on_retry=self._log_retry(tries.what))
         except (TokenExchangeError, TransportError) as exc:
-            logger.warning(
-                "token request for %s failed after %d attempt(s): %s%s",
-                subject,
-                attempts,
-                type(exc).__name__,
-                f" (Box request id {exc.request_id})"
-                if isinstance(exc, TokenExchangeError) and exc.request_id
-                else "",
-            )
+            tries.gave_up(exc)
             raise
-        token = result.token
-        logger.info(
-            "got a token for %s in %d attempt(s), valid %.0f s (Box request id %s)",
-            subject,
-            attempts,
-            token.lifetime,
-            result.request_id or "-",
-        )
-        return token
+        return tries.got(result)

@@ -206,6 +206,22 @@ class RetryPolicy:
             return min(max(retry_after, 0.0), self.max_retry_after)
         return self.backoff(retry_index)
 
+    def next_delay(self, attempt: int, elapsed: float, retry_after: float | None) -> float | None:
+        """After attempt number ``attempt`` (from 1) failed retryably, ``elapsed`` seconds after
+        the first began: the wait before the next attempt, or None to give up.
+
+        The decision :meth:`run` makes through tenacity, as a pure function for a transport that
+        cannot block (the asyncio twin awaits the wait): :meth:`delay_for` (``retry_after``
+        capped, else jittered backoff), unless ``max_attempts`` were made or the wait would
+        reach ``max_total_time``.
+        """
+        if attempt >= self.max_attempts:
+            return None
+        delay = self.delay_for(attempt - 1, retry_after)
+        if elapsed + delay >= self.max_total_time:
+            return None
+        return delay
+
     def call(
         self,
         fn: Callable[[], T],

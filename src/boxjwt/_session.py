@@ -41,6 +41,7 @@ from requests.hooks import default_hooks
 
 from boxjwt._auth import (
     BoxAuth,
+    Origin,
     SessionMode,
     discard,
     drop_box_headers,
@@ -98,6 +99,37 @@ def _after_origin(url: str) -> str:
 def _under_upload_prefix(path: str) -> bool:
     """True for ``/api/2.0`` and everything under it (a path, without its query string)."""
     return path == _UPLOAD_PREFIX or path.startswith(f"{_UPLOAD_PREFIX}/")
+
+
+def resolve_box_url(
+    url: str, base_url: str, upload_url: str, origins: frozenset[Origin]
+) -> tuple[str, bool]:
+    """(the absolute URL a request for ``url`` goes to, whether it is a Box URL): the routing
+    rules of every session, whatever its transport.
+
+    ``/api/2.0/...`` -> ``upload_url``; any other ``/...`` path -> ``base_url``; absolute
+    ``https://api.box.com`` / ``https://upload.box.com`` URLs -> the configured hosts; any
+    other absolute URL unchanged (a Box URL when its origin is in ``origins``).
+    """
+    parts = urlsplit(url)
+    if not parts.scheme and not parts.netloc:
+        if not url.startswith("/"):
+            raise ConfigurationError(
+                f"a relative URL must be a path such as /2.0/users/me, not {url!r}"
+            )
+        if _under_upload_prefix(parts.path):
+            return upload_url + url[len(_UPLOAD_PREFIX) :], True
+        return base_url + url, True
+    where = origin(url)
+    if where is not None and where == _API_ORIGIN:
+        return base_url + _after_origin(url), True
+    if where is not None and where == _UPLOAD_ORIGIN:
+        rest = _after_origin(url)
+        if _under_upload_prefix(urlsplit(rest).path):
+            return upload_url + rest[len(_UPLOAD_PREFIX) :], True
+        parts = urlsplit(upload_url)
+        return f"{parts.scheme}://{parts.netloc}{rest}", True
+    return url, where in origins
 
 
 def _noop() -> None:
@@ -394,25 +426,7 @@ class AsUserSession(requests.Session):
     def _resolve(self, url: str) -> tuple[str, bool]:
         """(:meth:`resolve_url`, whether that is a Box URL): paths need no second parse."""
         auth = self._authenticator
-        parts = urlsplit(url)
-        if not parts.scheme and not parts.netloc:
-            if not url.startswith("/"):
-                raise ConfigurationError(
-                    f"a relative URL must be a path such as /2.0/users/me, not {url!r}"
-                )
-            if _under_upload_prefix(parts.path):
-                return auth.upload_url + url[len(_UPLOAD_PREFIX) :], True
-            return auth.base_url + url, True
-        where = origin(url)
-        if where is not None and where == _API_ORIGIN:
-            return auth.base_url + _after_origin(url), True
-        if where is not None and where == _UPLOAD_ORIGIN:
-            rest = _after_origin(url)
-            if _under_upload_prefix(urlsplit(rest).path):
-                return auth.upload_url + rest[len(_UPLOAD_PREFIX) :], True
-            parts = urlsplit(auth.upload_url)
-            return f"{parts.scheme}://{parts.netloc}{rest}", True
-        return url, where in self._origins
+        return resolve_box_url(url, auth.base_url, auth.upload_url, self._origins)
 
     def prepare_request(self, request: requests.Request) -> PreparedRequest:
         """Resolve the URL (see :meth:`resolve_url`), then prepare as ``requests`` does.

@@ -58,6 +58,7 @@ __all__ = [
     "server_time",
     "token_error_from_response",
     "transport_error",
+    "transport_failure",
 ]
 
 JWT_GRANT: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -138,7 +139,17 @@ def transport_error(exc: requests.RequestException, method: str, url: str) -> Tr
         | requests.exceptions.ChunkedEncodingError
         | requests.exceptions.ContentDecodingError,
     )
-    reason = snippet(redact_query(str(exc))) or "no details"
+    return transport_failure(
+        type(exc).__name__, str(exc), method, url, tls=tls, retryable=retryable
+    )
+
+
+def transport_failure(
+    kind: str, detail: str, method: str, url: str, *, tls: bool, retryable: bool
+) -> TransportError:
+    """The :class:`TransportError` for a request that failed with an exception named ``kind``
+    saying ``detail`` (query values masked, cut), for any transport (``requests``, ``httpx``)."""
+    reason = snippet(redact_query(detail)) or "no details"
     remedy = remedies.TLS if tls else remedies.NETWORK
     hint = ""
     if tls:
@@ -146,7 +157,7 @@ def transport_error(exc: requests.RequestException, method: str, url: str) -> Tr
     elif retryable:
         hint = " Check base_url, proxies and network access to Box."
     return TransportError(
-        f"{method} {url} failed: {type(exc).__name__}: {reason}.{hint}",
+        f"{method} {url} failed: {kind}: {reason}.{hint}",
         url=url,
         retryable=retryable,
         remedy=remedy,
@@ -227,29 +238,54 @@ class TokenEndpoint:
         context: str,
         redact: Sequence[str],
     ) -> TokenResult:
-        headers = response.headers
+        return self.token_result(
+            response.status_code,
+            response.headers,
+            response.text,
+            truncated=was_truncated(response),
+            issued_at=issued_at,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            context=context,
+            redact=redact,
+        )
+
+    def token_result(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        text: str,
+        *,
+        truncated: bool,
+        issued_at: float,
+        subject_type: SubjectType,
+        subject_id: str,
+        context: str,
+        redact: Sequence[str],
+    ) -> TokenResult:
+        """The token in a 200 answer (status, headers, body text; ``truncated``: the body was
+        cut at ``limits.max_bytes``), or a :class:`TokenServerError`. Free of I/O: every
+        transport parses token answers here."""
         request_id = get_header(headers, "box-request-id")
-        data = json_object(response.text)
+        data = json_object(text)
         value = data.get("access_token") if data else None
         lifetime = _lifetime(data.get("expires_in") if data else None)
         if data is None or not isinstance(value, str) or not value or lifetime is None:
-            if was_truncated(response):
+            if truncated:
                 missing = f"over {self.limits.max_bytes} bytes: not a token answer"
             elif data is None:
                 missing = "not a JSON object"
             else:
                 missing = "no access_token, or expires_in is not a finite number of seconds above 0"
-            message = (
-                f"Box's answer to {context} is unreadable (HTTP {response.status_code}, {missing})."
-            )
+            message = f"Box's answer to {context} is unreadable (HTTP {status}, {missing})."
             if request_id:
                 message += f" (Box request id {request_id})"
             redact = [*redact, value] if isinstance(value, str) else list(redact)
             raise TokenServerError(
                 message,
-                status_code=response.status_code,
+                status_code=status,
                 request_id=request_id,
-                body=redact_secrets(response.text, redact),
+                body=redact_secrets(text, redact),
                 headers=dict(headers),
             )
         restricted = data.get("restricted_to") or ()
@@ -275,23 +311,24 @@ class TokenEndpoint:
         )
         return TokenResult(token, request_id, server_time(headers))
 
+    def jwt_request(
+        self, assertion: str, subject_type: SubjectType, subject_id: str
+    ) -> tuple[dict[str, str], str, tuple[str, str]]:
+        """What a JWT-bearer exchange posts: (form, context for messages, secrets to redact)."""
+        secret = self.client_secret.reveal()
+        form = {
+            "grant_type": JWT_GRANT,
+            "client_id": self.client_id,
+            "client_secret": secret,
+            "assertion": assertion,
+        }
+        return form, f"the token for {_subject_text(subject_type, subject_id)}", (secret, assertion)
+
     def exchange(self, assertion: str, subject_type: SubjectType, subject_id: str) -> TokenResult:
         """One JWT-bearer exchange (one HTTP request): the token, or a classified exception."""
-        context = f"the token for {_subject_text(subject_type, subject_id)}"
-        secret = self.client_secret.reveal()
-        redact = (secret, assertion)
+        form, context, redact = self.jwt_request(assertion, subject_type, subject_id)
         issued_at = self.clock()
-        response = self._post(
-            self.token_url,
-            {
-                "grant_type": JWT_GRANT,
-                "client_id": self.client_id,
-                "client_secret": secret,
-                "assertion": assertion,
-            },
-            context=context,
-            redact=redact,
-        )
+        response = self._post(self.token_url, form, context=context, redact=redact)
         return self._token_from(
             response,
             issued_at=issued_at,
