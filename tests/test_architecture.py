@@ -17,6 +17,7 @@ ROOT = Path(boxjwt.__file__).parent
 CORE = (
     "_answers",
     "_assertion",
+    "_attempts",
     "_classify",
     "_files",
     "_http",

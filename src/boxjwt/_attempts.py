@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from boxjwt.exceptions import (
     AssertionExpError,
@@ -13,13 +13,33 @@ from boxjwt.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from boxjwt._authenticator import JWTAuthenticator
+    from boxjwt._assertion import AssertionBuilder
     from boxjwt._token import AccessToken, SubjectType
-    from boxjwt._token_endpoint import TokenResult
 
 __all__ = ["ExchangeAttempts"]
 
 logger = logging.getLogger("boxjwt")
+
+
+class Authenticator(Protocol):
+    """What the attempts need of an authenticator (a :class:`boxjwt.JWTAuthenticator`)."""
+
+    @property
+    def _assertions(self) -> AssertionBuilder: ...
+
+    def box_time(self) -> float: ...
+
+    def _learn_offset(self, exc: TokenExchangeError) -> None: ...
+
+
+class Result(Protocol):
+    """What the attempts read of an exchange's result (a ``TokenResult``)."""
+
+    @property
+    def token(self) -> AccessToken: ...
+
+    @property
+    def request_id(self) -> str | None: ...
 
 
 class ExchangeAttempts:
@@ -41,7 +61,7 @@ class ExchangeAttempts:
         "what",
     )
 
-    def __init__(self, auth: JWTAuthenticator, subject_type: SubjectType, subject_id: str) -> None:
+    def __init__(self, auth: Authenticator, subject_type: SubjectType, subject_id: str) -> None:
         self.auth = auth
         self.subject_type: SubjectType = subject_type
         self.subject_id = subject_id
@@ -84,7 +104,7 @@ class ExchangeAttempts:
             else "",
         )
 
-    def got(self, result: TokenResult) -> AccessToken:
+    def got(self, result: Result) -> AccessToken:
         """Log the success of the exchange; its token."""
         token = result.token
         logger.info(
