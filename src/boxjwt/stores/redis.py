@@ -18,6 +18,11 @@ Install with the extra ``boxjwt[redis]``::
     store = RedisTokenStore(client, encryption_key=FERNET_KEY)  # key from your secret manager
     auth = boxjwt.JWTAuthenticator(keyfile, token_store=store)
 
+Near cache: each process keeps the tokens it read from Redis (and accepted) in memory until
+their refresh point, so that a cached-token call makes no Redis round trip; an invalidation
+(``delete``, as ``JWTAuthenticator.invalidate`` does after a 401) drops the local copy and
+compare-and-deletes the record in Redis. ``near_cache=False`` turns it off.
+
 Keys (every one of them expires):
 
 ``<prefix>:token:<subject key>``
@@ -32,13 +37,16 @@ Keys (every one of them expires):
 
 A record that cannot be used (damaged, bound to another subject, encrypted with another key, or
 a key of another Redis type: ``WRONGTYPE``) is a miss for that subject alone: logged once per
-subject, replaced by the next refresh, never a reason to stop using Redis.
+subject, replaced by the next refresh, never a reason to stop using Redis, and never kept in
+the near cache.
 
 When Redis fails (connection refused, timeout, any other ``redis.RedisError``) the store switches
 to a process-local ``MemoryTokenStore``, emits one
 :class:`~boxjwt.exceptions.TokenStoreFallbackWarning` and one log warning per outage, probes
-Redis again every ``retry_interval`` seconds, and uses it again as soon as it answers. Token
-values are never logged.
+Redis again every ``retry_interval`` seconds, and uses it again as soon as it answers. Tokens
+in the near cache keep being served during an outage (they are valid until their refresh
+point); only a subject missing there reaches Redis, finds it down and falls back. Token values
+are never logged.
 """
 
 from __future__ import annotations
@@ -62,10 +70,12 @@ except ImportError as exc:
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from boxjwt._authenticator import DEFAULT_MAX_USER_TOKENS
 from boxjwt._scrub import scrubbed
 from boxjwt._store import MemoryTokenStore
-from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken
+from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken, subject_key
 from boxjwt.exceptions import ConfigurationError, TokenStoreError, TokenStoreFallbackWarning
+from boxjwt.stores._near import NearCache
 
 __all__ = ["RedisTokenStore"]
 
@@ -119,6 +129,14 @@ def _wrong_type(exc: redis.RedisError) -> bool:
     return isinstance(exc, redis.ResponseError) and str(exc).startswith("WRONGTYPE")
 
 
+def _names(key: str, token: AccessToken) -> bool:
+    """Whether ``key`` is the subject key of ``token``'s subject (``subject_key``): a record
+    whose token the authenticator would refuse as another subject's is never near-cached."""
+    if token.client_id is not None:
+        return key == subject_key(token.client_id, token.subject_type, token.subject_id)
+    return key.endswith(f":{token.subject_type}:{token.subject_id}")
+
+
 def _fernet(key: bytes | str | Sequence[bytes | str]) -> MultiFernet:
     """The cipher for ``key`` (one Fernet key or a list); refusals keep the key out of the
     error (no chained cause; the frames are cleared by the caller's ``@scrubbed``)."""
@@ -166,6 +184,15 @@ class RedisTokenStore:
         by default).
     ``retry_interval``
         seconds between attempts to reach Redis again while it is unavailable.
+    ``near_cache``
+        keep each token read from Redis in this process until its refresh point (by
+        ``refresh_margin``), so that cached-token calls make no Redis round trip (default
+        True). An invalidation (:meth:`delete`) drops the local copy and the Redis record
+        (compare-and-delete); other processes drop theirs at their own 401. False: every
+        :meth:`get` reads Redis.
+    ``near_cache_size``
+        how many user tokens the near cache holds (least recently used dropped first; the
+        service account's tokens are kept apart); the authenticator's default bound, 10,000.
     ``clock``, ``sleep``
         injectable for tests; ``clock`` must be the wall clock of ``AccessToken.expires_at``.
 
@@ -186,6 +213,8 @@ class RedisTokenStore:
         encryption_key: bytes | str | Sequence[bytes | str] | None = None,
         local_fallback: MemoryTokenStore | None = None,
         retry_interval: float = 5.0,
+        near_cache: bool = True,
+        near_cache_size: int = DEFAULT_MAX_USER_TOKENS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -204,6 +233,9 @@ class RedisTokenStore:
                 raise ConfigurationError(f"RedisTokenStore {name} must be >= 0")
         if not poll_interval > 0:
             raise ConfigurationError("RedisTokenStore poll_interval must be > 0")
+        size: object = near_cache_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError("RedisTokenStore near_cache_size must be an integer >= 1")
         self.client = client
         self.prefix = prefix
         self.refresh_margin = float(refresh_margin)
@@ -213,6 +245,9 @@ class RedisTokenStore:
         self.retry_interval = float(retry_interval)
         self.local_fallback = MemoryTokenStore() if local_fallback is None else local_fallback
         self._fernet = None if encryption_key is None else _fernet(encryption_key)
+        self.near_cache = bool(near_cache)
+        self.near_cache_size = near_cache_size
+        self._near = NearCache(near_cache_size, clock) if near_cache else None
         self._clock = clock
         self._sleep = sleep
         self._acquire_script = client.register_script(_ACQUIRE)
@@ -251,7 +286,21 @@ class RedisTokenStore:
     # ------------------------------------------------------------------ TokenStore
 
     def get(self, key: str) -> AccessToken | None:
-        """The token stored for ``key``; None when absent, expired or unreadable."""
+        """The token stored for ``key``; None when absent, expired or unreadable.
+
+        From the near cache while it holds the token (no Redis round trip); otherwise read
+        from Redis, and a token read and accepted is kept in the near cache.
+        """
+        near = self._near
+        if near is None:
+            return self._read(key, None, 0)
+        token = near.get(key)
+        if token is not None:
+            return token
+        return self._read(key, near, near.epoch(key))
+
+    def _read(self, key: str, near: NearCache | None, epoch: int) -> AccessToken | None:
+        """Read ``key``'s record from Redis (or the local fallback), then near-cache it."""
         if not self._use_redis():
             return self.local_fallback.get(key)
         try:
@@ -266,10 +315,25 @@ class RedisTokenStore:
         self._recovered()
         if raw is None:
             return self._promote(key)
-        return self._decode(key, raw)
+        token = self._decode(key, raw)
+        if token is not None and near is not None and _names(key, token):
+            near.put(
+                key, token, token.expires_at - token.refresh_margin(self.refresh_margin), epoch
+            )
+        return token
 
     def set(self, key: str, token: AccessToken) -> None:
-        """Store ``token`` for ``key`` with a TTL ending at its refresh point."""
+        """Store ``token`` for ``key`` with a TTL ending at its refresh point.
+
+        Drops the near cache's copy for ``key``: the next :meth:`get` reads the new record.
+        """
+        try:
+            self._write(key, token)
+        finally:
+            if self._near is not None:
+                self._near.discard(key)
+
+    def _write(self, key: str, token: AccessToken) -> None:
         if not self._use_redis():
             self.local_fallback.set(key, token)
             return
@@ -288,8 +352,19 @@ class RedisTokenStore:
 
         The comparison is made on the decoded token and the removal is a Lua
         compare-and-delete of the exact record compared, so a token another process stored in
-        between is never removed.
+        between is never removed. The near cache's copy is dropped on the same condition (other
+        processes keep theirs until their own :meth:`delete`).
         """
+        near = self._near
+        if near is None:
+            return self._remove(key, only_if)
+        dropped = near.discard(key, only_if)
+        try:
+            return self._remove(key, only_if) or dropped
+        finally:
+            near.discard(key, only_if)  # a copy a concurrent read put back meanwhile
+
+    def _remove(self, key: str, only_if: AccessToken | None) -> bool:
         removed_locally = self.local_fallback.delete(key, only_if=only_if)
         if not self._use_redis():
             return removed_locally
@@ -318,8 +393,11 @@ class RedisTokenStore:
 
         Waits at most ``wait_timeout``. The body runs without the lock when another process
         stored a new token meanwhile (the caller's re-check then finds it), when the wait timed
-        out, or when Redis is unavailable.
+        out, or when Redis is unavailable. The near cache's copy for ``key`` is dropped first:
+        a caller refreshing found it unusable, and its re-check must read the shared record.
         """
+        if self._near is not None:
+            self._near.discard(key)
         owner = self._acquire(key)
         try:
             yield
