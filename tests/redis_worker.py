@@ -18,6 +18,7 @@ import sys
 import threading
 import traceback
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -26,7 +27,7 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from boxjwt import JWTAuthenticator, KeyFile
+from boxjwt import AsUserSession, JWTAuthenticator, KeyFile, RateLimiter
 from boxjwt.exceptions import TokenStoreFallbackWarning
 from boxjwt.stores import RedisTokenStore
 
@@ -43,6 +44,18 @@ class _Counter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+class CountingRedis(redis.Redis):
+    """A real client counting the commands it sends, by name (``EVALSHA`` included)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.commands: Counter[str] = Counter()
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.commands[str(args[0]).upper()] += 1
+        return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
 class _StallingSession(requests.Session):
@@ -107,7 +120,7 @@ class Worker:
     ) -> int:
         if self.auth is not None:
             self.auth.close()
-        client = redis.Redis(
+        client = CountingRedis(
             host="127.0.0.1",
             port=redis_port,
             socket_timeout=1.0,
@@ -162,6 +175,48 @@ class Worker:
         if errors:
             raise RuntimeError("; ".join(sorted(set(errors))))
         return results
+
+    def api_calls(self, *, user: str, threads: int, calls: int) -> dict[str, Any]:
+        """``calls`` ``GET /2.0/users/me`` per thread with ``user``'s token, ``threads`` threads
+        at once (one session each, no pacing): the statuses seen and the acting user IDs."""
+        auth = self.auth
+        assert auth is not None
+        statuses: Counter[int] = Counter()
+        acting: set[str] = set()
+        errors: list[str] = []
+        barrier = threading.Barrier(threads)
+        mutex = threading.Lock()
+
+        def run() -> None:
+            limiter = RateLimiter.disabled()
+            try:
+                with AsUserSession(auth, user, mode="user_token", rate_limiter=limiter) as box:
+                    barrier.wait()
+                    for _ in range(calls):
+                        response = box.get("/2.0/users/me")
+                        with mutex:
+                            statuses[response.status_code] += 1
+                            acting.add(response.json()["id"])
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+        pool = [threading.Thread(target=run) for _ in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        if errors:
+            raise RuntimeError("; ".join(sorted(set(errors))))
+        return {"statuses": dict(statuses), "acting": sorted(acting)}
+
+    def redis_commands(self) -> dict[str, int]:
+        """The Redis commands sent since the last call (by name), then counting afresh."""
+        assert self.store is not None
+        client = self.store.client
+        assert isinstance(client, CountingRedis)
+        counts = dict(client.commands)
+        client.commands.clear()
+        return counts
 
     def status(self) -> dict[str, Any]:
         assert self.store is not None

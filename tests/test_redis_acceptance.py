@@ -266,7 +266,8 @@ def test_redis_outage_falls_back_and_recovers(
     redis_server: RedisServer,
     client: redis.Redis,
 ) -> None:
-    configure(workers, emulator, key_path, redis_server, retry_interval=0)
+    # without the near cache every call reaches Redis (with it: the next test)
+    configure(workers, emulator, key_path, redis_server, retry_interval=0, near_cache=False)
     users = user_ids(emulator, 20)
     before, after = users[:10], users[10:]
     n = len(workers)
@@ -324,3 +325,93 @@ def test_encrypted_store_holds_no_plaintext(
         assert record["subject_id"].encode() not in raw
         stored.add(redis_worker.digest(value))
     assert stored == set(results[0])
+
+
+# ---------------------------------------------------------------------------- issue 16: near cache
+
+ME = "/2.0/users/me"
+
+
+def test_redis_outage_with_the_near_cache(
+    workers: Workers,
+    emulator: BoxEmulator,
+    key_path: str,
+    redis_server: RedisServer,
+    client: redis.Redis,
+) -> None:
+    """Near-cached tokens outlive an outage without an exchange; only new subjects fall back."""
+    configure(workers, emulator, key_path, redis_server, retry_interval=0)
+    users = user_ids(emulator, 20)
+    before, after = users[:10], users[10:]
+    n = len(workers)
+    first = workers.call_all("tokens", users=before, threads=4)
+    workers.call_all("tokens", users=before, threads=4)  # every process has read every record
+    assert emulator.token_requests() == 10
+
+    redis_server.stop()
+    assert workers.call_all("tokens", users=before, threads=4) == first  # from the near caches
+    assert emulator.token_requests() == 10
+    for status in workers.call_all("status"):
+        assert status["degraded"] is False  # never needed Redis: nothing to warn about
+        assert status["warnings"] == 0
+    workers.call_all("tokens", users=after, threads=4)  # new users: Redis down, local tokens
+    assert emulator.token_requests() == 10 + 10 * n
+    for status in workers.call_all("status"):
+        assert status["degraded"] is True
+        assert status["warnings"] == 1
+
+    redis_server.start()  # same port, empty
+    conn = redis_server.client()
+    workers.call_all("tokens", users=after, threads=4)  # local tokens moved into Redis
+    workers.call_all("tokens", users=before, threads=4)  # still near-cached
+    assert emulator.token_requests() == 10 + 10 * n
+    for status in workers.call_all("status"):
+        assert status["degraded"] is False
+    assert len(assert_every_key_expires(conn)) == 10
+    conn.close()
+
+
+def test_near_cache_steady_state_and_a_401_costs_one_exchange_fleet_wide(
+    workers: Workers,
+    emulator: BoxEmulator,
+    key_path: str,
+    redis_server: RedisServer,
+    client: redis.Redis,
+) -> None:
+    """Issue 16 acceptance: no Redis round trip per cached call in any process; a 401 in one
+    process leads to exactly one new token exchange for the whole fleet."""
+    configure(workers, emulator, key_path, redis_server)
+    [user] = user_ids(emulator, 1)
+    ok = {"statuses": {"200": 1}, "acting": [user]}
+    assert workers.call_all("api_calls", user=user, threads=1, calls=1) == [ok] * len(workers)
+    workers.call_all("api_calls", user=user, threads=1, calls=1)  # every process has read it
+    assert emulator.token_requests() == 1
+    workers.call_all("redis_commands")
+
+    steady = workers.call_all("api_calls", user=user, threads=4, calls=50)
+    assert steady == [{"statuses": {"200": 200}, "acting": [user]}] * len(workers)
+    assert workers.call_all("redis_commands") == [{}] * len(workers)  # 800 calls, no Redis
+    assert emulator.token_requests() == 1
+
+    emulator.revoke_all_tokens()  # Box stops accepting the token every process holds
+    workers.send(0, "api_calls", user=user, threads=1, calls=1)
+    assert workers.expect(0) == ok  # a 401, one exchange, the resend
+    assert emulator.token_requests() == 2
+    others = range(1, len(workers))
+    for i in others:  # each meets its own 401, drops its copy, finds the new token in Redis
+        workers.send(i, "api_calls", user=user, threads=4, calls=5)
+    for i in others:
+        assert workers.expect(i) == {"statuses": {"200": 20}, "acting": [user]}
+    assert emulator.token_requests() == 2
+    assert len(workers) <= emulator.count("GET", ME, status=401) <= 1 + 4 * len(others)
+
+    emulator.revoke_all_tokens()  # every process at once, 8 threads each
+    results = workers.call_all("api_calls", user=user, threads=8, calls=3)
+    assert results == [{"statuses": {"200": 24}, "acting": [user]}] * len(workers)
+    assert emulator.token_requests() == 3
+
+    workers.call_all("api_calls", user=user, threads=1, calls=1)
+    workers.call_all("redis_commands")
+    workers.call_all("api_calls", user=user, threads=4, calls=10)
+    assert workers.call_all("redis_commands") == [{}] * len(workers)  # steady again
+    assert emulator.token_requests() == 3
