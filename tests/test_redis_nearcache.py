@@ -147,6 +147,8 @@ def test_without_the_near_cache_every_call_reads_redis(
     for _ in range(50):
         assert worker.auth.user_token(user.id) == token
     assert worker.commands() == {"GET": 50}
+    assert worker.auth.invalidate(token) is True  # compare-and-delete, as with it
+    assert worker.auth.invalidate(token) is False
     assert emu.token_requests() == 1
 
 

@@ -58,6 +58,7 @@ def tokens(kf: boxjwt.KeyFile) -> None:
     assert_type(boxjwt.AccessToken.from_json(record, key="cid:enterprise:1"), boxjwt.AccessToken)
     boxjwt.JWTAuthenticator(kf, retry=retry, token_store=store, refresh_margin=120.0)
     shared = RedisTokenStore(redis.Redis(socket_timeout=1.0))
+    RedisTokenStore(redis.Redis(), near_cache=False, near_cache_size=100)
     boxjwt.JWTAuthenticator(kf, token_store=shared)
     requests.get("https://api.box.com/2.0/users/me", auth=boxjwt.BoxAuth(auth), timeout=10)
     subject: boxjwt.SubjectType = tok.subject_type

@@ -42,9 +42,6 @@ class NearCache:
         # bumped by every discard() of a key of the bucket; put() names the epoch of its read
         self._epochs = [0] * _BUCKETS
 
-    def __len__(self) -> int:
-        return len(self._users) + len(self._enterprise)
-
     def epoch(self, key: str) -> int:
         """The epoch of ``key``'s bucket, read before reading ``key``'s record from Redis."""
         return self._epochs[hash(key) % _BUCKETS]
