@@ -16,7 +16,7 @@ import requests
 
 from boxjwt._assertion import DEFAULT_ASSERTION_LIFETIME, AssertionBuilder
 from boxjwt._attempts import ExchangeAttempts
-from boxjwt._bounded import mount_bounded_adapters
+from boxjwt._bounded import TokenSession
 from boxjwt._http import TOKEN_LIMITS, TOKEN_TIMEOUT, ReadLimits
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryEvent, RetryPolicy
@@ -126,6 +126,13 @@ class JWTAuthenticator:
     replace the retry policy's clock and sleeper. ``session`` is the ``requests.Session`` for
     ``/oauth2/*`` (default: a private one, closed by :meth:`close`; with a session of yours the
     deadline is enforced from the answer's first body byte on). Never follows redirects.
+
+    A token requested while an :class:`~boxjwt.AsUserSession` sends (its first call, a
+    refresh, a 401's resend) travels over that session's connection pool when the origin is
+    the same (``api.box.com`` serves ``/oauth2/token`` and ``/2.0``): a cold process opens one
+    connection, not two. Only the pool is shared: this session's settings (no redirects, its
+    timeout and deadline, its proxies and headers) still apply. With a ``session`` of yours, or
+    an adapter you mounted on the AsUserSession, each keeps its own pool.
     """
 
     def __init__(
@@ -196,9 +203,7 @@ class JWTAuthenticator:
             lifetime=assertion_lifetime,
         )
         self._owns_session = session is None
-        self._session = (
-            session if session is not None else mount_bounded_adapters(requests.Session())
-        )
+        self._session = session if session is not None else TokenSession()
         self._endpoint = TokenEndpoint(
             base_url=self._base_url,
             client_id=keyfile.client_id,

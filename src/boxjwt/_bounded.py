@@ -11,6 +11,15 @@ How: one watchdog thread shuts a connection's socket down when its answer's dead
 (a blocked read then returns at once). Sessions with a :class:`BoundedAdapter` mounted (the
 authenticator's own) are watched from the status line on, any other session from the first
 body byte on. Outside :func:`bounded_request` nothing changes.
+
+**One pool per origin.** ``api.box.com`` serves ``/oauth2/token`` and ``/2.0`` alike, so a
+cold process should open one connection, not one for its token and another for its first
+call. The authenticator's private session is a :class:`TokenSession`: while an
+:class:`~boxjwt.AsUserSession` sends (:func:`lending_pool`), a token request made on its
+behalf, in that thread, borrows that session's :class:`BoundedAdapter` (its urllib3 pools),
+and nothing else: headers, cookies, proxies, ``trust_env``, ``verify`` and the request's
+own timeout, deadline, size cap and "no redirects" stay the token session's. An adapter the
+caller mounted is never borrowed (its retries or TLS settings are not the token endpoint's).
 """
 
 from __future__ import annotations
@@ -36,8 +45,10 @@ from boxjwt.exceptions import TransportError
 __all__ = [
     "AnswerDeadlineExceeded",
     "BoundedAdapter",
+    "TokenSession",
     "bounded_request",
     "error_text",
+    "lending_pool",
     "mount_bounded_adapters",
     "read_at_most",
     "was_truncated",
@@ -265,6 +276,35 @@ def mount_bounded_adapters(session: _S) -> _S:
     session.mount("https://", BoundedAdapter())
     session.mount("http://", BoundedAdapter())
     return session
+
+
+#: The session whose pool a token request made in this thread (or task) may borrow.
+lending_pool: contextvars.ContextVar[requests.Session | None] = contextvars.ContextVar(
+    "boxjwt_lending_pool", default=None
+)
+
+
+class TokenSession(requests.Session):
+    """The authenticator's own session for ``/oauth2/*``: :class:`BoundedAdapter` s mounted,
+    and the pool of the session in :data:`lending_pool` borrowed when both adapters are
+    boxjwt's (see the module documentation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        mount_bounded_adapters(self)
+
+    def get_adapter(self, url: str) -> requests.adapters.BaseAdapter:
+        """The lender's adapter for ``url`` when both are :class:`BoundedAdapter` s, else ours."""
+        own = super().get_adapter(url)
+        lender = lending_pool.get()
+        if lender is not None and isinstance(own, BoundedAdapter):
+            try:
+                lent = lender.get_adapter(url)
+            except requests.exceptions.InvalidSchema:  # the lender unmounted its adapters
+                return own
+            if isinstance(lent, BoundedAdapter):
+                return lent
+        return own
 
 
 # --------------------------------------------------------------------------- reading

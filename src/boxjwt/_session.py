@@ -50,7 +50,7 @@ from boxjwt._auth import (
     sent_token,
 )
 from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
-from boxjwt._bounded import error_text
+from boxjwt._bounded import error_text, lending_pool, mount_bounded_adapters
 from boxjwt._classify import retryable_response
 from boxjwt._errors import raise_for_box_error, retry_after_of
 from boxjwt._http import API_TIMEOUT, safe_url
@@ -257,6 +257,13 @@ class AsUserSession(requests.Session):
     connections (siblings still work: the pool reconnects on demand). Each sibling keeps its
     own cookies. ``trust_env = False`` on the root (copied to siblings) skips ``requests``'
     per-request scan of proxy environment variables when no proxy is needed.
+
+    **One connection at start.** The pool is lent to the authenticator's token requests made
+    while this session (or a sibling) sends, so a cold process's first call opens one
+    connection for its token and the call, not two (only the pool is shared: the token
+    request keeps its own settings: no redirects, its timeout and deadline, its proxies). An
+    adapter you mount is not lent (its retries or TLS settings are yours): the token requests
+    then keep a pool of their own.
     """
 
     def __init__(
@@ -288,6 +295,7 @@ class AsUserSession(requests.Session):
         checked_timeout = validate_timeout(timeout)
         if share_pool_with is None:
             super().__init__()
+            mount_bounded_adapters(self)  # lent to the token endpoint (see JWTAuthenticator)
         else:
             self._init_sibling(share_pool_with)
 
@@ -485,6 +493,7 @@ class AsUserSession(requests.Session):
             return super().send(request, **kwargs)
         outer = sys.exception()
         response: requests.Response | None = None
+        lent = lending_pool.set(self)  # a token needed meanwhile rides on this session's pool
         try:
             response = self._send_to_box(request, kwargs)
             if self.raise_for_status:
@@ -496,6 +505,8 @@ class AsUserSession(requests.Session):
             del request, response
             scrub(exc, outer)
             raise
+        finally:
+            lending_pool.reset(lent)
         return response
 
     def _send_paced(

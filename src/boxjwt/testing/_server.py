@@ -11,6 +11,7 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,9 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, add=True)
+        delay = self.server.connect_latency
+        if delay > 0:  # a TLS handshake's round trips, paid once per connection
+            time.sleep(delay)
 
     def finish(self) -> None:
         try:
@@ -120,6 +124,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._accepted = 0
+        self.connect_latency = 0.0
+        """Seconds each new connection waits before its first request is read (real time)."""
         super().__init__(address, _Handler)
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
