@@ -26,6 +26,7 @@ from boxjwt._secret import Secret
 from boxjwt._session import AsUserSession
 from boxjwt._store import MemoryTokenStore, TokenStore
 from boxjwt._token import AccessToken, SubjectType
+from boxjwt.checkusers import ALL_USERS, UserCheck, UserCheckReport, check_users
 from boxjwt.exceptions import BoxJWTError
 from boxjwt.preflight import (
     CheckEvidence,
@@ -43,6 +44,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "ALL_USERS",
     "AccessToken",
     "AsUserSession",
     "BoxAuth",
@@ -68,8 +70,11 @@ __all__ = [
     "SessionMode",
     "SubjectType",
     "TokenStore",
+    "UserCheck",
+    "UserCheckReport",
     "UserRef",
     "__version__",
+    "check_users",
     "exceptions",
     "preflight",
     "raise_for_box_error",

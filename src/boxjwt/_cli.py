@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from boxjwt._cli_check_users import add_check_users
 from boxjwt._cli_preflight import add_preflight
 from boxjwt.exceptions import ConfigurationError, KeyFileError
 
@@ -153,7 +154,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- main
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_preflight, _add_emulator]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_preflight, add_check_users, _add_emulator]
 """Functions that each add one subcommand to the ``boxjwt`` parser's subparsers."""
 
 

@@ -98,6 +98,14 @@ __all__ = [
     "TLS",
     "TOKEN_SERVICE",
     "UNSUPPORTED_SCOPE",
+    "USERS_ADMIN_CONSOLE",
+    "USER_ADMIN",
+    "USER_COADMIN",
+    "USER_EXTERNAL",
+    "USER_INACTIVE",
+    "USER_NOT_FOUND",
+    "USER_OTHER_APP",
+    "USER_SERVICE_ACCOUNT",
     "USER_TOKEN_NOT_ALLOWED",
     "WRONG_TOKEN_HOST",
     "readable_only_by_owner",
@@ -427,4 +435,42 @@ RATE_LIMITED: Final = (
 SERVER_ERROR: Final = (
     "Box failed; idempotent requests are retried with backoff within the RetryPolicy. Try again "
     "later; give the request id to Box Support if it persists."
+)
+
+# --------------------------------------------------------------------------- users (check_users)
+
+#: Where an admin sees and edits the enterprise's users.
+USERS_ADMIN_CONSOLE: Final = "Admin Console > Users & Groups"
+USER_NOT_FOUND: Final = (
+    "Correct the ID or login in the plan (a login may have changed: "
+    f"{USERS_ADMIN_CONSOLE} shows the current one), or drop the user from the plan."
+)
+USER_INACTIVE: Final = (
+    f"Reactivate the user ({USERS_ADMIN_CONSOLE} > the user > Edit User Access: Active) for the "
+    "migration, or drop them from the plan."
+)
+_ADMIN_CONTENT: Final = (
+    "migrate their content another way: collaborate the service account (or a managed user) "
+    "on their folders and copy as that user, or transfer their content to a managed user "
+    f"({USERS_ADMIN_CONSOLE} > the user > Transfer Files)"
+)
+USER_ADMIN: Final = (
+    "Box refuses As-User to the primary admin: " + _ADMIN_CONTENT + "; or drop them from the plan."
+)
+USER_COADMIN: Final = (
+    "Box refuses As-User to admins and co-admins: make the co-admin a regular user for the "
+    f"migration ({USERS_ADMIN_CONSOLE} > the user > Edit User Access), or {_ADMIN_CONTENT}."
+)
+USER_EXTERNAL: Final = (
+    "The user is not a member of this enterprise (an external collaborator): Box acts only as "
+    "its own users. Ask them to collaborate the service account (or a managed user) on the "
+    "folders to migrate, or drop them from the plan."
+)
+USER_SERVICE_ACCOUNT: Final = (
+    "This is the app's own service account: Box never lets it act as itself. Call as it "
+    "without As-User (AsUserSession(auth), user_id=None), or drop it from the plan."
+)
+USER_OTHER_APP: Final = (
+    "An app user belongs to the app that created it: only that app can act as it. Use that "
+    "app's key file for this user, or drop them from the plan."
 )

@@ -29,7 +29,7 @@ pytest: the ``box_emulator`` and ``box_keyfile`` fixtures (plugin registered thr
 
 from __future__ import annotations
 
-from boxjwt.testing import scenarios
+from boxjwt.testing import scenarios, user_cases
 from boxjwt.testing._answers import ApiAnswer, BoxAnswers, OAuthAnswer
 from boxjwt.testing._clock import FakeClock
 from boxjwt.testing._content import EmulatedFile, EmulatedGroup
@@ -96,4 +96,5 @@ __all__ = [
     "mangle_pem",
     "public_key_pem",
     "scenarios",
+    "user_cases",
 ]
