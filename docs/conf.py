@@ -62,6 +62,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"(RSAPrivateKey|RSAPublicKey|rsa\.RSAPrivateKey|PreparedRequest)"),
     (r"py:class", r"(NetworkSession|BoxClient|BaseUrls|_SDKAccessToken|Authentication)"),
     (r"py:class", r"(Path|PathLike|Random|Lock|datetime)"),
+    (r"py:class", r"(threading\.)?Event"),
     # Private names (modules starting with "_") that public docstrings mention: they have no
     # page of their own. Public re-exports are resolved by _resolve_public_name below.
     (r"py:.*", r"boxjwt(\.[a-z]+)*\._.*"),
@@ -95,6 +96,7 @@ nitpick_ignore = [
 _PUBLIC_PACKAGES = (
     "boxjwt.exceptions",
     "boxjwt",
+    "boxjwt.checkusers",
     "boxjwt.stores",
     "boxjwt.testing",
     "boxjwt.integrations.boxsdk",

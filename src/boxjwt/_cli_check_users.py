@@ -232,7 +232,7 @@ def _check(
                 progress=progress,
                 stop=stop,
             )
-    except ConfigurationError as exc:
+    except ConfigurationError as exc:  # pragma: no cover - the arguments were checked above
         return _usage_error(str(exc))
     except BoxJWTError as exc:
         fix = f"\n  Fix: {exc.remedy}" if exc.remedy else ""

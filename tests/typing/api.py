@@ -6,6 +6,7 @@ If a public signature changes incompatibly, ``nox -s typing`` fails here first.
 from __future__ import annotations
 
 import datetime
+import threading
 import warnings
 from typing import assert_type
 
@@ -110,6 +111,28 @@ def checks() -> bool:
     data = report.to_dict()
     print(data["checks"], str(report))
     return report.ok
+
+
+def users_check(auth: boxjwt.JWTAuthenticator) -> bool:
+    report = boxjwt.check_users(auth, ["12345", 67890, "jane@example.com"])
+    assert_type(report, boxjwt.UserCheckReport)
+    everyone = boxjwt.check_users(
+        auth,
+        boxjwt.ALL_USERS,
+        user_tokens=True,
+        concurrency=4,
+        progress=lambda done, total: print(done, total),
+        stop=threading.Event(),
+    )
+    for user in everyone.users:
+        assert_type(user, boxjwt.UserCheck)
+        assert_type(user.found, bool | None)
+        print(user.asked, user.id, user.as_user.reason, user.as_user.fix, user.ready)
+        if user.user_token is not None:
+            print(user.user_token.status)
+    assert_type(report["jane@example.com"], boxjwt.UserCheck)
+    print(report.to_dict()["users"], report.to_json(), report.csv_rows(), str(report))
+    return report.ok and everyone.complete
 
 
 def errors(kf: boxjwt.KeyFile) -> None:

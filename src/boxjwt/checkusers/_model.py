@@ -177,7 +177,7 @@ class UserCheck:
 
 
 def report_schema() -> dict[str, Any]:
-    """The JSON schema (draft 2020-12) of :meth:`UserCheckReport.to_dict` (shipped)."""
+    """The JSON schema (draft 2020-12) of :meth:`boxjwt.UserCheckReport.to_dict` (shipped)."""
     shipped = resources.files("boxjwt.checkusers").joinpath("check-users-report.schema.json")
     schema: dict[str, Any] = json.loads(shipped.read_text("utf-8"))
     return schema
@@ -239,7 +239,8 @@ class UserCheckReport:
         raise KeyError(asked)
 
     def counts(self) -> dict[str, int]:
-        """Users per reason (``ok`` counts the ready ones), reasons in :class:`Reason` order."""
+        """Users per reason (``ok`` counts the ready ones), in the order of
+        :class:`~boxjwt.checkusers.Reason`."""
         found = Counter(u.reason for u in self.users)
         return {str(r): found[r] for r in Reason if found[r]}
 

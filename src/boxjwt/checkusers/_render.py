@@ -88,8 +88,7 @@ def _group_lines(group: Group, members: list[tuple[UserCheck, Verdict]], width: 
     reason, what, fix = group
     title = _TITLES.get(reason)
     lines = ["", f"{reason}{what}: {len(members)} user(s)" + (f": {title}" if title else "")]
-    if fix:
-        lines.extend(_wrap(f"Fix: {fix}", "  ", width))
+    lines.extend(_wrap(f"Fix: {fix}", "  ", width))  # every verdict not ready has one
     for user, verdict in members:
         if title is not None:
             lines.extend(_wrap(f"- {_who(user)}", "  ", width))

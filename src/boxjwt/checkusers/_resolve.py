@@ -10,6 +10,10 @@ Resolution costs at most one request per user, fewer when many are asked for:
   enterprise first, and if listing it takes at most half as many pages as there are users to
   look up, the listing resolves them (the users it does not list, external or unknown, are then
   looked up one by one).
+
+An app with App Access Only sees its own app users only: every other user would look unknown.
+So when a user is not found (or before a listing), one page of the listing shows whether the app
+sees any managed user; if it does not, the run stops with that error and its fix.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Final
 import attrs
 
 from boxjwt._http import opt_str
+from boxjwt._remedies import FIX_ACCESS_LEVEL
 from boxjwt._validate import describe
 from boxjwt.checkusers._client import UsersClient
 from boxjwt.checkusers._verdicts import Resolved
@@ -41,10 +46,12 @@ __all__ = [
     "PAGE_SIZE",
     "Entry",
     "LookupFailedError",
+    "app_access_only",
     "distinct",
     "enterprise_size",
     "listing",
     "lookup",
+    "managed",
 ]
 
 #: Users per page of the enterprise listing (Box's maximum).
@@ -140,9 +147,28 @@ def _page(client: UsersClient, params: Mapping[str, str]) -> Mapping[str, Any]:
     return answer.data
 
 
+def app_access_only() -> AccessDeniedError:
+    """The error of an app that sees no managed user: it cannot act as any."""
+    return AccessDeniedError(
+        "Box lists no managed user to this app, only its own app users: the app has App Access "
+        "Only, so Box lets it act only as its app users, and no user of the enterprise can be "
+        "found or acted as.",
+        remedy=FIX_ACCESS_LEVEL,
+    )
+
+
+def managed(users: Iterable[BoxUser]) -> bool:
+    """True when ``users`` holds a member of the enterprise (not an app user)."""
+    return any(u.platform_only is False and not u.is_service_account for u in users)
+
+
 def enterprise_size(client: UsersClient) -> int | None:
-    """How many users the listing holds (``total_count`` of a one-user page), or None."""
-    data = _page(client, {"limit": "1", "offset": "0"})
+    """How many users the listing holds (``total_count`` of its first page), or None. Raises
+    :func:`app_access_only` when that page holds no managed user (every enterprise has its
+    primary admin)."""
+    data = _page(client, {"limit": str(PAGE_SIZE), "offset": "0"})
+    if not managed(BoxUser.parse_all(data["entries"])):
+        raise app_access_only()
     total = data.get("total_count")
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 

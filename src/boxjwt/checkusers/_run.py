@@ -20,9 +20,11 @@ from boxjwt.checkusers._resolve import (
     PAGE_SIZE,
     Entry,
     LookupFailedError,
+    app_access_only,
     enterprise_size,
     listing,
     lookup,
+    managed,
 )
 from boxjwt.checkusers._verdicts import (
     Resolved,
@@ -108,15 +110,20 @@ class Run:
     def all_users(self, pool: Pool) -> list[UserCheck]:
         """Check every user the enterprise listing holds, in listing order."""
         seen: set[str] = set()
+        members = False
 
         def listed() -> Iterator[tuple[int, Resolved]]:
+            nonlocal members
             for page in listing(self._client):
+                members = members or managed(page)
                 for user in page:
                     if user.id not in seen and not user.is_service_account:
                         seen.add(user.id)
                         yield len(seen), Resolved(user)
                 if pool.stop.is_set():
                     return
+            if not members:
+                raise app_access_only()
 
         checks: list[tuple[int, UserCheck]] = []
         for (index, user), (as_user, token) in pool.run(listed(), lambda i: self._check(i[1])):
@@ -161,13 +168,16 @@ class Run:
         """Each entry's outcome: from the listing when that is cheaper, else looked up."""
         outcomes: dict[str, Outcome] = {}
         pending = entries
-        if len(entries) > LOOKUP_MAX:
-            size = enterprise_size(self._client)
+        sized = len(entries) > LOOKUP_MAX
+        if sized:
+            size = enterprise_size(self._client)  # raises for App Access Only
             if size is not None and math.ceil(size / PAGE_SIZE) <= len(entries) // 2:
                 self._from_listing(pool, entries, outcomes)
                 pending = [e for e in entries if e.key not in outcomes]
         for entry, outcome in pool.run(pending, self._lookup):
             outcomes[entry.key] = outcome
+        if not sized and None in outcomes.values() and not pool.stop.is_set():
+            enterprise_size(self._client)  # not found, or not visible to App Access Only?
         return outcomes
 
     def _from_listing(self, pool: Pool, entries: list[Entry], outcomes: dict[str, Outcome]) -> None:

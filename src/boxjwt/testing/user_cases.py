@@ -46,7 +46,7 @@ class UserCase:
 
 
 def add(emu: BoxEmulator) -> list[UserCase]:
-    """Add one user of each kind to ``emu`` (which has an app: :meth:`BoxEmulator.make_keyfile`
+    """Add one user of each kind to ``emu`` (which has an app: :meth:`~boxjwt.testing.BoxEmulator.make_keyfile`
     first) and return the plan's entries, in order."""
     domain = f"enterprise{emu.enterprise_id}.example.com"
     ready = emu.add_user("Ready User", login=f"ready.user@{domain}")
