@@ -540,9 +540,7 @@ def test_no_answer_to_as_user_is_unknown_with_the_fix(
 ) -> None:
     auth.enterprise_token()
     emu.faults.push("/2.0/users/me", count=5, **fault)
-    report = check_users(
-        auth, [emu.managed_users[0].id], retry=boxjwt.RetryPolicy(max_attempts=1)
-    )
+    report = check_users(auth, [emu.managed_users[0].id], retry=boxjwt.RetryPolicy(max_attempts=1))
     verdict = report.users[0].as_user
     assert verdict.reason is Reason.BOX_ERROR
     assert verdict.fix == fix
@@ -575,9 +573,15 @@ def test_login_look_up_picks_the_exact_login(
     entries = [
         "not a user",
         {"type": "user", "id": "1", "login": "prefix-" + user.login},
-        {"type": "user", "id": user.id, "login": user.login.upper(), "role": "user",
-         "status": "active", "is_platform_access_only": False,
-         "enterprise": {"type": "enterprise", "id": emu.enterprise_id}},
+        {
+            "type": "user",
+            "id": user.id,
+            "login": user.login.upper(),
+            "role": "user",
+            "status": "active",
+            "is_platform_access_only": False,
+            "enterprise": {"type": "enterprise", "id": emu.enterprise_id},
+        },
     ]
     auth.enterprise_token()
     emu.faults.push("/2.0/users", 200, body={"entries": entries, "total_count": 3})
@@ -595,9 +599,7 @@ def test_a_listing_that_is_not_a_list_stops_the_run(
         check_users(auth, ALL_USERS)
 
 
-def test_a_token_refused_mid_run_stops_it(
-    emu: BoxEmulator, auth: boxjwt.JWTAuthenticator
-) -> None:
+def test_a_token_refused_mid_run_stops_it(emu: BoxEmulator, auth: boxjwt.JWTAuthenticator) -> None:
     auth.enterprise_token()
     emu.faults.push("/2.0/users/me", 401)
     emu.faults.push(

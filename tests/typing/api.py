@@ -121,7 +121,7 @@ def users_check(auth: boxjwt.JWTAuthenticator) -> bool:
         boxjwt.ALL_USERS,
         user_tokens=True,
         concurrency=4,
-        progress=lambda done, total: print(done, total),
+        progress=lambda done, total: print(f"{done} of {total}"),
         stop=threading.Event(),
     )
     for user in everyone.users:

@@ -46,8 +46,9 @@ class UserCase:
 
 
 def add(emu: BoxEmulator) -> list[UserCase]:
-    """Add one user of each kind to ``emu`` (which has an app: :meth:`~boxjwt.testing.BoxEmulator.make_keyfile`
-    first) and return the plan's entries, in order."""
+    """Add one user of each kind to ``emu`` and return the plan's entries, in order.
+
+    ``emu`` must have an app (:meth:`~boxjwt.testing.BoxEmulator.make_keyfile` first)."""
     domain = f"enterprise{emu.enterprise_id}.example.com"
     ready = emu.add_user("Ready User", login=f"ready.user@{domain}")
     restricted = emu.add_user(
