@@ -16,6 +16,16 @@ import tracemalloc
 import boxjwt
 from boxjwt.testing import BoxEmulator, RateLimits
 
+#: Allocations made (anywhere in the stack) by the emulator: not the client's memory.
+_EMULATOR = ("*/boxjwt/testing/*", "*/http/server.py", "*/socketserver.py")
+
+
+def _kept_by_the_client() -> int:
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, pattern, all_frames=True) for pattern in _EMULATOR]
+    )
+    return sum(stat.size for stat in snapshot.statistics("filename"))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,11 +42,12 @@ def main() -> None:
         auth.enterprise_token()
         emu.reset_log()
         if not args.no_tracemalloc:
-            tracemalloc.start()
+            tracemalloc.start(30)
         started = time.perf_counter()
         report = boxjwt.check_users(auth, boxjwt.ALL_USERS, concurrency=args.concurrency)
         wall = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
+        kept = _kept_by_the_client() if tracemalloc.is_tracing() else 0
         tracemalloc.stop()
         log = emu.request_log
     users = len(report.users)
@@ -46,7 +57,9 @@ def main() -> None:
     print(f"requests            {len(log)} ({len(log) / users:.4f} per user), writes {len(writes)}")
     print(f"429s                {report.rate_limited}")
     if peak:
-        print(f"peak traced memory  {peak / 1e6:.1f} MB (tracemalloc, whole process)")
+        print(f"peak traced memory  {peak / 1e6:.1f} MB (tracemalloc, whole process: emulator too)")
+        print(f"kept after the run  {kept / 1e6:.1f} MB ({kept / users:.0f} bytes per user: the")
+        print("                    report; allocations made by the emulator's code excluded)")
     print(f"peak RSS            {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
 
 

@@ -38,7 +38,11 @@ from boxjwt.testing import (
     RateLimits,
     user_cases,
 )
-from secret_scan import assert_no_secret_in_text, emulator_secrets
+from secret_scan import (
+    assert_no_secret_in_text,
+    assert_no_secret_reachable_from,
+    emulator_secrets,
+)
 
 #: The fix check_users gives for each reason (one place: boxjwt._remedies).
 FIXES = {
@@ -396,6 +400,7 @@ def test_a_refusal_of_the_app_itself_raises(
     with authenticator(emu, ekf, clock) as auth, pytest.raises(AppNotAuthorizedError) as caught:
         check_users(auth, ALL_USERS)
     assert_no_secret_in_text(str(caught.value), emulator_secrets(emu, ekf))
+    assert_no_secret_reachable_from(caught.value, emulator_secrets(emu, ekf))
     assert emu.count("GET") <= len(emu.managed_users) + 1
 
 
