@@ -640,3 +640,30 @@ def test_odd_user_token_refusals(
     verdict = report.users[0].user_token
     assert verdict is not None
     assert verdict.reason is reason
+
+
+def test_a_long_list_in_a_huge_enterprise_is_looked_up(
+    emu: BoxEmulator, auth: boxjwt.JWTAuthenticator
+) -> None:
+    users = emu.add_users(LOOKUP_MAX + 1)
+    first = users[0]
+    page = [
+        {
+            "type": "user",
+            "id": first.id,
+            "login": first.login,
+            "role": "user",
+            "status": "active",
+            "is_platform_access_only": False,
+        }
+    ]
+    auth.enterprise_token()
+    emu.reset_log()
+    # the sizing page: a million users (listing them would cost 1,000 pages), the first listed
+    emu.faults.push("/2.0/users", 200, body={"entries": page, "total_count": 1_000_000})
+    report = check_users(auth, [u.id for u in users])
+    assert report.ok
+    assert emu.count("GET", "/2.0/users") == 1  # no listing
+    assert emu.count("GET", "/2.0/users/{id}") == len(users) - 1  # not the one page 1 held
+    assert emu.count("GET", "/2.0/users/me") == len(users)
+    assert len(emu.request_log) <= 2 * len(users)

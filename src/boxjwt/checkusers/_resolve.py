@@ -6,10 +6,10 @@ Resolution costs at most one request per user, fewer when many are asked for:
   with marker paging (Box refuses offsets above 10,000), 1,000 users a page, page by page.
 - A list: a user ID is looked up with ``GET /2.0/users/{id}``, a login with
   ``GET /2.0/users?filter_term=<login>`` (the only way Box lists an external user: an exact
-  login). When more than :data:`LOOKUP_MAX` users are asked for, one request sizes the
-  enterprise first, and if listing it takes at most half as many pages as there are users to
-  look up, the listing resolves them (the users it does not list, external or unknown, are then
-  looked up one by one).
+  login). When more than :data:`LOOKUP_MAX` users are asked for, the listing's first page sizes
+  the enterprise first (and resolves the users it holds), and if listing it takes at most half
+  as many pages as there are users to look up, the listing resolves them (the users it does not
+  list, external or unknown, are then looked up one by one).
 
 An app with App Access Only sees its own app users only: every other user would look unknown.
 So when a user is not found (or before a listing), one page of the listing shows whether the app
@@ -162,15 +162,16 @@ def managed(users: Iterable[BoxUser]) -> bool:
     return any(u.platform_only is False and not u.is_service_account for u in users)
 
 
-def enterprise_size(client: UsersClient) -> int | None:
-    """How many users the listing holds (``total_count`` of its first page), or None. Raises
-    :func:`app_access_only` when that page holds no managed user (every enterprise has its
-    primary admin)."""
+def enterprise_size(client: UsersClient) -> tuple[int | None, list[BoxUser]]:
+    """How many users the listing holds (``total_count`` of its first page, or None), and that
+    page's users. Raises :func:`app_access_only` when the page holds no managed user (every
+    enterprise has its primary admin)."""
     data = _page(client, {"limit": str(PAGE_SIZE), "offset": "0"})
-    if not managed(BoxUser.parse_all(data["entries"])):
+    users = list(BoxUser.parse_all(data["entries"]))
+    if not managed(users):
         raise app_access_only()
     total = data.get("total_count")
-    return total if isinstance(total, int) and not isinstance(total, bool) else None
+    return (total if isinstance(total, int) and not isinstance(total, bool) else None), users
 
 
 def listing(client: UsersClient) -> Iterator[list[BoxUser]]:

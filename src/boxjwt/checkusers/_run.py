@@ -39,6 +39,7 @@ from boxjwt.checkusers._verdicts import (
 )
 from boxjwt.exceptions import TokenExchangeError, TransportError
 from boxjwt.preflight._client import token_evidence
+from boxjwt.preflight._users import BoxUser
 
 __all__ = ["Progress", "Run"]
 
@@ -170,10 +171,12 @@ class Run:
         pending = entries
         sized = len(entries) > LOOKUP_MAX
         if sized:
-            size = enterprise_size(self._client)  # raises for App Access Only
+            size, first_page = enterprise_size(self._client)  # raises for App Access Only
             if size is not None and math.ceil(size / PAGE_SIZE) <= len(entries) // 2:
                 self._from_listing(pool, entries, outcomes)
-                pending = [e for e in entries if e.key not in outcomes]
+            else:  # looked up one by one, but not those the first page holds
+                _match(first_page, {e.key for e in entries}, outcomes)
+            pending = [e for e in entries if e.key not in outcomes]
         for entry, outcome in pool.run(pending, self._lookup):
             outcomes[entry.key] = outcome
         if not sized and None in outcomes.values() and not pool.stop.is_set():
@@ -183,10 +186,7 @@ class Run:
     def _from_listing(self, pool: Pool, entries: list[Entry], outcomes: dict[str, Outcome]) -> None:
         wanted = {e.key for e in entries}
         for page in listing(self._client):
-            for user in page:
-                for key in (user.id, (user.login or "").lower()):
-                    if key in wanted:
-                        outcomes[key] = Resolved(user)
+            _match(page, wanted, outcomes)
             if pool.stop.is_set() or len(outcomes) == len(wanted):
                 return
 
@@ -230,6 +230,14 @@ class Run:
             as_user=verdict,
             user_token=verdict if tokens else None,
         )
+
+
+def _match(users: list[BoxUser], wanted: set[str], outcomes: dict[str, Outcome]) -> None:
+    """Record the users of a listing page that the plan names (by ID or login)."""
+    for user in users:
+        for key in (user.id, (user.login or "").lower()):
+            if key in wanted:
+                outcomes[key] = Resolved(user)
 
 
 def _found(
