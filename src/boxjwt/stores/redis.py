@@ -57,7 +57,6 @@ import math
 import secrets
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -75,6 +74,7 @@ from boxjwt._scrub import scrubbed
 from boxjwt._store import MemoryTokenStore
 from boxjwt._token import MAX_TOKEN_LIFETIME, AccessToken, subject_key
 from boxjwt.exceptions import ConfigurationError, TokenStoreError, TokenStoreFallbackWarning
+from boxjwt.stores._health import RedisHealth
 from boxjwt.stores._near import NearCache
 
 __all__ = ["RedisTokenStore"]
@@ -253,14 +253,20 @@ class RedisTokenStore:
         self._acquire_script = client.register_script(_ACQUIRE)
         self._cad_script = client.register_script(_COMPARE_AND_DELETE)
         self._state = threading.Lock()
-        self._degraded = False
-        self._retry_at = 0.0
+        self._health = RedisHealth(
+            what="the shared token store (Redis)",
+            meanwhile="caching tokens in this process",
+            warning=TokenStoreFallbackWarning,
+            retry_interval=self.retry_interval,
+            clock=self._clock,
+            log=_log,
+        )
         self._warned: set[str] = set()
 
     def __repr__(self) -> str:
         return (
             f"RedisTokenStore(prefix={self.prefix!r}, encrypted={self.encrypted}, "
-            f"degraded={self._degraded})"
+            f"degraded={self._health.degraded})"
         )
 
     # ------------------------------------------------------------------ introspection
@@ -273,7 +279,7 @@ class RedisTokenStore:
     @property
     def degraded(self) -> bool:
         """True while Redis is unavailable and the local fallback is in use."""
-        return self._degraded
+        return self._health.degraded
 
     def token_key(self, key: str) -> str:
         """The Redis key of the token record of subject ``key``."""
@@ -301,18 +307,18 @@ class RedisTokenStore:
 
     def _read(self, key: str, near: NearCache | None, epoch: int) -> AccessToken | None:
         """Read ``key``'s record from Redis (or the local fallback), then near-cache it."""
-        if not self._use_redis():
+        if not self._health.use_redis():
             return self.local_fallback.get(key)
         try:
             raw: Any = self.client.get(self.token_key(key))
         except redis.RedisError as exc:
             if _wrong_type(exc):
-                self._recovered()
+                self._health.recovered()
                 self._damaged(key, "is not a string (WRONGTYPE)")
                 return None
-            self._failed(exc, "get")
+            self._health.failed(exc, "get")
             return self.local_fallback.get(key)
-        self._recovered()
+        self._health.recovered()
         if raw is None:
             return self._promote(key)
         token = self._decode(key, raw)
@@ -334,16 +340,16 @@ class RedisTokenStore:
                 self._near.discard(key)
 
     def _write(self, key: str, token: AccessToken) -> None:
-        if not self._use_redis():
+        if not self._health.use_redis():
             self.local_fallback.set(key, token)
             return
         try:
             self.client.set(self.token_key(key), self._encode(key, token), px=self._ttl_ms(token))
         except redis.RedisError as exc:
-            self._failed(exc, "set")
+            self._health.failed(exc, "set")
             self.local_fallback.set(key, token)
             return
-        self._recovered()
+        self._health.recovered()
         if len(self.local_fallback):
             self.local_fallback.delete(key)
 
@@ -366,7 +372,7 @@ class RedisTokenStore:
 
     def _remove(self, key: str, only_if: AccessToken | None) -> bool:
         removed_locally = self.local_fallback.delete(key, only_if=only_if)
-        if not self._use_redis():
+        if not self._health.use_redis():
             return removed_locally
         token_key = self.token_key(key)
         try:
@@ -381,10 +387,10 @@ class RedisTokenStore:
                 )
         except redis.RedisError as exc:
             if not _wrong_type(exc):
-                self._failed(exc, "delete")
+                self._health.failed(exc, "delete")
                 return removed_locally
             removed = False  # a damaged record is not the token to drop
-        self._recovered()
+        self._health.recovered()
         return removed or removed_locally
 
     @contextlib.contextmanager
@@ -409,7 +415,7 @@ class RedisTokenStore:
 
     def _acquire(self, key: str) -> str | None:
         """The owner token when the lock was taken; None when the caller goes on without it."""
-        if not self._use_redis():
+        if not self._health.use_redis():
             return None
         keys = [self.lock_key(key), self.token_key(key)]
         owner = secrets.token_hex(16)
@@ -423,9 +429,9 @@ class RedisTokenStore:
             try:
                 result: Any = self._acquire_script(keys=keys, args=args)
             except redis.RedisError as exc:
-                self._failed(exc, "lock")
+                self._health.failed(exc, "lock")
                 return None
-            self._recovered()
+            self._health.recovered()
             status = int(result[0])
             if status == _LOCKED:
                 return owner
@@ -455,9 +461,9 @@ class RedisTokenStore:
         try:
             released: Any = self._cad_script(keys=[self.lock_key(key)], args=[owner])
         except redis.RedisError as exc:
-            self._failed(exc, "unlock")
+            self._health.failed(exc, "unlock")
             return
-        self._recovered()
+        self._health.recovered()
         if not released:
             _log.warning(
                 "the refresh lock of %s expired before it was released: the refresh took "
@@ -524,42 +530,6 @@ class RedisTokenStore:
                 self.token_key(key), self._encode(key, token), px=self._ttl_ms(token), nx=True
             )
         except redis.RedisError as exc:
-            self._failed(exc, "set")
+            self._health.failed(exc, "set")
             self.local_fallback.set(key, token)
         return token
-
-    # ------------------------------------------------------------------ fallback state
-
-    def _use_redis(self) -> bool:
-        """False while degraded, except for one caller per ``retry_interval`` (the probe)."""
-        with self._state:
-            if not self._degraded:
-                return True
-            now = self._clock()
-            if now < self._retry_at:
-                return False
-            self._retry_at = now + self.retry_interval
-            return True
-
-    def _failed(self, exc: redis.RedisError, operation: str) -> None:
-        with self._state:
-            self._retry_at = self._clock() + self.retry_interval
-            first = not self._degraded
-            self._degraded = True
-        if not first:
-            _log.debug("Redis still unavailable (%s during %s)", type(exc).__name__, operation)
-            return
-        message = (
-            f"the shared token store (Redis) is unavailable ({type(exc).__name__} during "
-            f"{operation}); caching tokens in this process until it is back (retrying every "
-            f"{self.retry_interval:g} s)"
-        )
-        _log.warning("%s: %s", message, exc)
-        warnings.warn(message, TokenStoreFallbackWarning, stacklevel=4)
-
-    def _recovered(self) -> None:
-        with self._state:
-            if not self._degraded:
-                return
-            self._degraded = False
-        _log.warning("the shared token store (Redis) is back; using it again")

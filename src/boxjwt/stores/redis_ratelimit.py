@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -71,6 +69,7 @@ from boxjwt._ratepolicy import (
     RatePolicy,
 )
 from boxjwt.exceptions import ConfigurationError, RateLimiterFallbackWarning
+from boxjwt.stores._health import RedisHealth
 
 __all__ = ["RedisRateLimiter"]
 
@@ -279,17 +278,22 @@ class RedisRateLimiter(RateLimiter):
         self._server_time = clock is None
         self._reserve_script = client.register_script(_RESERVE)
         self._throttle_script = client.register_script(_THROTTLE)
-        self._state = threading.Lock()
-        self._degraded = False
-        self._retry_at = 0.0
+        self._health = RedisHealth(
+            what="the shared rate limiter (Redis)",
+            meanwhile="this process paces its Box requests on its own",
+            warning=RateLimiterFallbackWarning,
+            retry_interval=self.retry_interval,
+            clock=self._clock,
+            log=_log,
+        )
 
     def __repr__(self) -> str:
-        return f"RedisRateLimiter(prefix={self.prefix!r}, degraded={self._degraded})"
+        return f"RedisRateLimiter(prefix={self.prefix!r}, degraded={self._health.degraded})"
 
     @property
     def degraded(self) -> bool:
         """True while Redis is unavailable and ``local_fallback`` paces this process."""
-        return self._degraded
+        return self._health.degraded
 
     def key(self, subject: str, rate_class: RateClass) -> str:
         """The Redis key of ``subject``'s ``rate_class`` state."""
@@ -309,7 +313,7 @@ class RedisRateLimiter(RateLimiter):
         subject = _check_subject(subject)
         if enterprise is not None:
             enterprise = _check_subject(enterprise, "enterprise")
-        if not self._use_redis():
+        if not self._health.use_redis():
             return self.local_fallback.reserve(subject, cls, enterprise=enterprise)
         policy = self.policy
         limits = policy.limits(cls)
@@ -322,9 +326,9 @@ class RedisRateLimiter(RateLimiter):
         try:
             reply: Any = self._reserve_script(keys=keys, args=args)
         except redis.RedisError as exc:
-            self._failed(exc, "reserve")
+            self._health.failed(exc, "reserve")
             return self.local_fallback.reserve(subject, cls, enterprise=enterprise)
-        self._recovered()
+        self._health.recovered()
         now = self._clock()
         delay = max(0.0, float(_text(reply[0])))
         with self._lock:
@@ -392,7 +396,7 @@ class RedisRateLimiter(RateLimiter):
         )
 
     def _backend(self) -> str:
-        return "local-fallback" if self._degraded else "redis"
+        return "local-fallback" if self._health.degraded else "redis"
 
     # ------------------------------------------------------------------ internals
 
@@ -403,7 +407,7 @@ class RedisRateLimiter(RateLimiter):
         self, subject: str, cls: RateClass, retry_after: float | None, sent_at: float | None
     ) -> None:
         retry_after = _clean_retry_after(retry_after)
-        if not self._use_redis():
+        if not self._health.use_redis():
             self.local_fallback.on_429(subject, cls, retry_after)
             return
         policy = self.policy
@@ -423,10 +427,10 @@ class RedisRateLimiter(RateLimiter):
         try:
             reply: Any = self._throttle_script(keys=[self.key(subject, cls)], args=args)
         except redis.RedisError as exc:
-            self._failed(exc, "429")
+            self._health.failed(exc, "429")
             self.local_fallback.on_429(subject, cls, retry_after)
             return
-        self._recovered()
+        self._health.recovered()
         new_pause, fresh, decreased = (int(value) for value in reply[:3])
         factor = float(_text(reply[4]))
         now = self._clock()
@@ -459,39 +463,3 @@ class RedisRateLimiter(RateLimiter):
         start += now
         track.pause_until = max(track.pause_until, start + gap)
         self._record_pause(track, start, gap)
-
-    # ------------------------------------------------------------------ fallback state
-
-    def _use_redis(self) -> bool:
-        """False while degraded, except for one caller per ``retry_interval`` (the probe)."""
-        with self._state:
-            if not self._degraded:
-                return True
-            now = self._clock()
-            if now < self._retry_at:
-                return False
-            self._retry_at = now + self.retry_interval
-            return True
-
-    def _failed(self, exc: redis.RedisError, operation: str) -> None:
-        with self._state:
-            self._retry_at = self._clock() + self.retry_interval
-            first = not self._degraded
-            self._degraded = True
-        if not first:
-            _log.debug("Redis still unavailable (%s during %s)", type(exc).__name__, operation)
-            return
-        message = (
-            f"the shared rate limiter (Redis) is unavailable ({type(exc).__name__} during "
-            f"{operation}); this process paces its Box requests on its own until it is back "
-            f"(retrying every {self.retry_interval:g} s)"
-        )
-        _log.warning("%s: %s", message, exc)
-        warnings.warn(message, RateLimiterFallbackWarning, stacklevel=4)
-
-    def _recovered(self) -> None:
-        with self._state:
-            if not self._degraded:
-                return
-            self._degraded = False
-        _log.warning("the shared rate limiter (Redis) is back; using it again")
