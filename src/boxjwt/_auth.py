@@ -378,8 +378,9 @@ class BoxAuth(requests.auth.AuthBase):
         put_credentials(request, token, self._as_user)
         return token
 
-    def check_headers(self, request: PreparedRequest) -> None:
-        """Refuse an ``Authorization``, or an ``As-User`` for someone else, set by the caller."""
+    def check_headers(self, request: PreparedRequest | Any) -> None:
+        """Refuse an ``Authorization``, or an ``As-User`` for someone else, set by the caller
+        (on a ``requests`` or an ``httpx`` request)."""
         # Header values are never bound to locals here: a traceback with captured locals must
         # not show a token the caller put in Authorization.
         previous: AccessToken | None = getattr(request, _TOKEN_ATTR, None)
