@@ -59,7 +59,7 @@ def typing(session: nox.Session) -> None:
     dependencies are the same for all three). Ruff needs no such loop: its rules do not depend on
     the interpreter it runs on.
     """
-    session.install("-e", ".[redis]", *_group("typing"))
+    session.install("-e", ".[redis,async]", *_group("typing"))
     for version in PYTHONS:
         session.run("mypy", "--python-version", version, "src", "tests/typing")
 
@@ -75,7 +75,7 @@ def tests(session: nox.Session) -> None:
     installed, tests/integrations (our adapter) and tests/fidelity (the SDK's own JWT auth against
     the emulator) run too; the environment variables turn a skip into a failure.
     """
-    session.install("-e", ".[redis,boxsdk]", *_group("test"))
+    session.install("-e", ".[redis,boxsdk,async]", *_group("test"))
     coverage = []
     profile = "dev"
     if session.python == PYTHON:
@@ -101,10 +101,12 @@ def tests(session: nox.Session) -> None:
 
 
 def _lower_bounds() -> list[str]:
-    """``name==version`` for every runtime dependency's ``>=`` lower bound."""
+    """``name==version`` for every ``>=`` lower bound of the runtime dependencies and of the
+    extras the tests use (``async``: httpx)."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = data["project"]
     pins = []
-    for req in data["project"]["dependencies"]:
+    for req in [*project["dependencies"], *project["optional-dependencies"]["async"]]:
         m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][^,;\s]*)\s*", req)
         if not m:
             raise RuntimeError(f"dependency without a plain lower bound: {req!r}")
@@ -118,13 +120,13 @@ def lowest(session: nox.Session) -> None:
     pins = _lower_bounds()
     constraints = pathlib.Path(session.create_tmp()) / "lowest.txt"
     constraints.write_text("\n".join(pins) + "\n")
-    session.install("-e", ".[redis]", *_group("test"), "-c", str(constraints))
+    session.install("-e", ".[redis,async]", *_group("test"), "-c", str(constraints))
     session.run(
         "python",
         "-c",
-        "import cryptography, jwt, requests, attrs, tenacity; "
+        "import cryptography, jwt, requests, attrs, tenacity, httpx; "
         "print('lowest:', cryptography.__version__, jwt.__version__, "
-        "requests.__version__, attrs.__version__)",
+        "requests.__version__, attrs.__version__, httpx.__version__)",
     )
     session.run(
         "pytest", "-q", "-p", "no:randomly", *session.posargs, env={"HYPOTHESIS_PROFILE": "dev"}
@@ -148,7 +150,7 @@ def docs(session: nox.Session) -> None:
 
     The examples in the pages are executed by tests/test_docs.py in the ``tests`` session.
     """
-    session.install(".[redis]", *_group("docs"))
+    session.install(".[redis,async]", *_group("docs"))
     html = pathlib.Path(session.create_tmp()) / "html"
     shutil.rmtree(html, ignore_errors=True)  # a fresh build: Sphinx warns only for what it reads
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", str(html))
@@ -161,7 +163,7 @@ BENCH_SDKS = {"boxsdk3": "boxsdk[jwt]>=3.9,<4", "boxsdk10": "boxsdk[jwt]>=10,<11
 def _bench(session: nox.Session, *args: str, rate_args: tuple[str, ...] = ()) -> None:
     """Install boxjwt here, make/refresh the SDK venvs, run benchmarks/run.py, then
     benchmarks/rate_limits.py (pacing against the emulator's rate limits)."""
-    session.install("-e", ".")
+    session.install("-e", ".[async]")
     if shutil.which("uv") is None:
         session.install("uv")
     pythons = []

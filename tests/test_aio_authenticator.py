@@ -154,7 +154,7 @@ async def test_a_slow_answer_hits_the_deadline(
     emu.faults.push("/oauth2/token", delay=2.0)
     auth = make_auth(keyfile, emu, clock, deadline=0.2, retry=RetryPolicy(max_attempts=1))
     async with auth:
-        with pytest.raises(TransportError, match="no complete answer within 0.2 s") as caught:
+        with pytest.raises(TransportError, match=r"no complete answer within 0\.2 s") as caught:
             await auth.enterprise_token()
     assert caught.value.retryable
 

@@ -184,3 +184,20 @@ def rate_limits(client: redis.Redis) -> boxjwt.RateLimiterStats:
     stats: boxjwt.RateClassStats = shared.snapshot().classes["general"]
     print(stats.max_wait, limiter.rate_factor("12345"), limiter.paused_for("12345"))
     return limiter.snapshot()
+
+
+async def asyncio_twin(kf: boxjwt.KeyFile) -> str:
+    import httpx
+
+    from boxjwt.aio import AsyncAsUserSession, AsyncJWTAuthenticator
+
+    async with AsyncJWTAuthenticator(kf, base_url="https://api.box.com") as auth:
+        assert_type(await auth.enterprise_token(), boxjwt.AccessToken)
+        token = await auth.user_token("12345")
+        assert_type(await auth.invalidate(token), bool)
+        async with AsyncAsUserSession(auth, mode="as_user", raise_for_status=True) as s:
+            response = await s.for_user("12345").get("/2.0/users/me", params={"fields": "id"})
+            assert_type(response, httpx.Response)
+            assert_type(s.client, httpx.AsyncClient)
+            user_id: str = response.json()["id"]
+            return user_id

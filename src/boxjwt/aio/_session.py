@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -60,6 +60,33 @@ def _after_shared_pause(outcome: object) -> float | None:
     if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
         return 0.0
     return _retry_after(outcome)
+
+
+def _replayable(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the body these ``httpx`` keywords make can be sent again: bytes, text, forms,
+    JSON, and multipart files given as bytes or seekable files (``httpx`` seeks them back to
+    0 for every send); not iterators or unseekable streams."""
+    content = kwargs.get("content")
+    if content is not None and not isinstance(content, bytes | str):
+        return False
+    data = kwargs.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        return False
+    files = kwargs.get("files")
+    if files:
+        for value in files.values() if isinstance(files, Mapping) else (v for _, v in files):
+            body = value[1] if isinstance(value, tuple) else value
+            if not isinstance(body, bytes | str) and not _seekable(body):
+                return False
+    return True
+
+
+def _seekable(body: object) -> bool:
+    check = getattr(body, "seekable", None)
+    try:
+        return callable(getattr(body, "seek", None)) and (not callable(check) or bool(check()))
+    except (OSError, ValueError):
+        return False
 
 
 async def _materialise(response: httpx.Response, limit: int) -> str:
@@ -307,7 +334,7 @@ class AsyncAsUserSession:
             return await self._finish(response, stream)
         outer = sys.exception()
         try:
-            response = await self._send_to_box(request, follow)
+            response = await self._send_to_box(request, follow, _replayable(kwargs))
             if self.raise_for_status and response.status_code >= 400:
                 await self._raise_for(response)
         except BoxJWTError as exc:
@@ -415,12 +442,13 @@ class AsyncAsUserSession:
         await drain(response, ERROR_READ_BYTES)
         return await self._recover(await resend(), None)
 
-    async def _send_to_box(self, request: httpx.Request, follow: int) -> httpx.Response:
+    async def _send_to_box(
+        self, request: httpx.Request, follow: int, replayable: bool
+    ) -> httpx.Response:
         self._credentials.check_headers(request)  # the caller's Box headers are refused
         method = request.method
         url = safe_url(str(request.url)) or ""
         idempotent = method in IDEMPOTENT_METHODS
-        replayable = isinstance(request.stream, httpx.ByteStream)
         rate_class = rate_class_of(method, str(request.url))
         paced = self._rate_limiter.enabled
         resent = False
