@@ -8,8 +8,8 @@ fully configured app of a :class:`~boxjwt.testing.BoxEmulator`, exactly as Box d
 The pages show the code users run against the real Box (``JWTAuthenticator(key_file)``, no
 ``base_url``), and it runs unchanged: the environment makes ``https://api.box.com`` and
 ``https://upload.box.com`` reach the emulator through ``HTTPS_PROXY`` (a local TLS-terminating
-proxy, :mod:`docs_support`) and ``REQUESTS_CA_BUNDLE`` (a CA generated for the test), both
-standard ``requests`` settings. Nothing in boxjwt or ``requests`` is patched. ``BOXJWT_BASE_URL``
+proxy, :mod:`docs_support`) and ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (a CA generated for
+the test), the standard settings of ``requests`` and ``httpx``. Nothing in boxjwt or ``requests`` is patched. ``BOXJWT_BASE_URL``
 is also set to the emulator's URL, for pages showing code that reads it (boxjwt itself does not).
 
 Pages that say what they need ("Before you start") get it from :data:`PAGE_SETUP` (a separate
@@ -54,6 +54,7 @@ import attrs
 import pytest
 
 import boxjwt
+import boxjwt.aio
 import boxjwt.exceptions
 import boxjwt.stores
 import boxjwt.testing
@@ -203,6 +204,7 @@ def doc_env(
         env.setenv("NO_PROXY", "127.0.0.1,localhost")
         env.setenv("no_proxy", "127.0.0.1,localhost")
         env.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
+        env.setenv("SSL_CERT_FILE", str(certificates.ca_path))  # the same, for httpx (boxjwt.aio)
         env.setenv("BOXJWT_BASE_URL", emulator.base_url)
         monkeypatch.chdir(directory)
         yield env
@@ -265,6 +267,13 @@ def _threads(env: DocEnv, namespace: dict[str, Any]) -> None:
     _one_enterprise_token(env, namespace)
 
 
+def _asyncio(env: DocEnv, namespace: dict[str, Any]) -> None:
+    _went_to_box(env, namespace)
+    # one per authenticator: the inventory of every user's root folder, then the sized client
+    assert env.emulator.token_requests(subject_type="enterprise", status=200) == 2
+    assert env.emulator.token_requests(subject_type="user") == 0
+
+
 def _redis_fleet(env: DocEnv, namespace: dict[str, Any]) -> None:
     # the page's worker ran in 4 processes at once, then in this one: one exchange for all
     _one_enterprise_token(env, namespace)
@@ -275,6 +284,7 @@ PAGE_CHECKS: Final[dict[str, Callable[[DocEnv, dict[str, Any]], None]]] = {
     "tutorial.md": _went_to_box,
     "howto-as-user.md": _went_to_box,
     "howto-threads.md": _threads,
+    "asyncio.md": _asyncio,
     "howto-redis.md": _redis_fleet,
     "howto-proxies-timeouts.md": _went_to_box,
 }
@@ -549,6 +559,7 @@ def test_reference_documents_every_public_name() -> None:
     # boxjwt.stores re-exports the in-memory store and the protocol (documented at the top).
     expected += [f"boxjwt.stores.{n}" for n in boxjwt.stores.__all__ if n not in boxjwt.__all__]
     expected += ["boxjwt.integrations.boxsdk"]
+    expected += [f"boxjwt.aio.{name}" for name in boxjwt.aio.__all__]
     for module in (boxjwt.testing, boxjwt.exceptions):
         assert re.search(rf"automodule:: {module.__name__}\n   :members:", reference)
         expected += [

@@ -133,7 +133,7 @@ class AsyncJWTAuthenticator:
         self._core.close()  # its requests session is never used
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient(trust_env=False)
+        self._client = client if client is not None else httpx.AsyncClient()
         self._timeout = httpx_timeout(self._core.timeout)
         self._limits = ReadLimits(TOKEN_LIMITS.max_bytes, self._core.deadline)
         store = self._core.token_store

@@ -184,7 +184,7 @@ class AsyncAsUserSession:
             self._client = (
                 client
                 if client is not None
-                else httpx.AsyncClient(limits=DEFAULT_LIMITS, trust_env=False)
+                else httpx.AsyncClient(limits=DEFAULT_LIMITS)
             )
         self._httpx_timeout = httpx_timeout(self._timeout)
 
