@@ -9,8 +9,9 @@ The pages show the code users run against the real Box (``JWTAuthenticator(key_f
 ``base_url``), and it runs unchanged: the environment makes ``https://api.box.com`` and
 ``https://upload.box.com`` reach the emulator through ``HTTPS_PROXY`` (a local TLS-terminating
 proxy, :mod:`docs_support`) and ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (a CA generated for
-the test), the standard settings of ``requests`` and ``httpx``. Nothing in boxjwt or ``requests`` is patched. ``BOXJWT_BASE_URL``
-is also set to the emulator's URL, for pages showing code that reads it (boxjwt itself does not).
+the test), the standard settings of ``requests`` and ``httpx``. Nothing in boxjwt or
+``requests`` is patched. ``BOXJWT_BASE_URL`` is also set to the emulator's URL, for pages
+showing code that reads it (boxjwt itself does not).
 
 Pages that say what they need ("Before you start") get it from :data:`PAGE_SETUP` (a separate
 PEM, a Redis server...), and :data:`PAGE_CHECKS` asserts what a page claims (one token request

@@ -182,9 +182,7 @@ class AsyncAsUserSession:
         else:
             self._owns_client = client is None
             self._client = (
-                client
-                if client is not None
-                else httpx.AsyncClient(limits=DEFAULT_LIMITS)
+                client if client is not None else httpx.AsyncClient(limits=DEFAULT_LIMITS)
             )
         self._httpx_timeout = httpx_timeout(self._timeout)
 
