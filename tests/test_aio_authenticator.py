@@ -234,11 +234,13 @@ async def test_other_stores_run_in_threads_and_a_cancelled_waiter_releases_their
             await asyncio.sleep(0.01)
         assert store.held == 0
         token = await auth.enterprise_token()
-        assert (
-            store.get(subject_key(keyfile.client_id, "enterprise", keyfile.enterprise_id)) is token
-        )
-    assert threading.main_thread().name not in store.calls - {"MainThread"}
-    assert any(name != "MainThread" for name in store.calls)
+        callers = set(store.calls)
+        key = subject_key(keyfile.client_id, "enterprise", keyfile.enterprise_id)
+        assert store.get(key) is token
+        assert await auth.invalidate(token) is True  # compare-and-swap, in a worker thread
+        assert store.get(key) is None
+    assert callers
+    assert threading.main_thread().name not in callers  # the loop's thread never blocked on it
     assert emu.token_requests() == 1
 
 

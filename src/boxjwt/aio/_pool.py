@@ -10,9 +10,10 @@ available connection for its origin (one request per free HTTP/1.1 connection; w
 expired is checked on that connection alone), else a new connection, else one made in place of
 an idle connection. Waiting, cancellation, closing and errors stay httpcore's.
 
-:func:`lean_transport` changes the class of an ``httpx.AsyncHTTPTransport``'s pool, and only
-when that pool is exactly httpcore 1.x's ``AsyncConnectionPool`` with the attributes this
-relies on; otherwise the transport keeps httpcore's own pool.
+:func:`lean_client` and :func:`lean_transport` change the class of an
+``httpx.AsyncHTTPTransport``'s pool (a client's proxies keep theirs), and only when that pool is
+exactly httpcore 1.x's ``AsyncConnectionPool`` with the attributes this relies on; otherwise
+the transport keeps httpcore's own pool.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-__all__ = ["LeanPool", "lean_transport"]
+__all__ = ["LeanPool", "lean_client", "lean_transport"]
 
 _NEEDED: Final = (
     "_connections",
@@ -104,7 +105,19 @@ def lean_transport(limits: httpx.Limits, **kwargs: Any) -> httpx.AsyncHTTPTransp
     """An ``httpx.AsyncHTTPTransport(limits=limits, **kwargs)`` whose pool is a
     :class:`LeanPool` (when the installed httpcore has the pool this expects)."""
     transport = httpx.AsyncHTTPTransport(limits=limits, **kwargs)
+    _make_lean(transport)
+    return transport
+
+
+def lean_client(limits: httpx.Limits) -> httpx.AsyncClient:
+    """``httpx.AsyncClient(limits=limits)`` (proxies and certificates from the environment, as
+    by default) whose direct connections use a :class:`LeanPool`."""
+    client = httpx.AsyncClient(limits=limits)
+    _make_lean(getattr(client, "_transport", None))
+    return client
+
+
+def _make_lean(transport: object) -> None:
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore.AsyncConnectionPool and all(hasattr(pool, n) for n in _NEEDED):
         pool.__class__ = LeanPool
-    return transport
