@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -489,6 +490,15 @@ def measure(args: argparse.Namespace, profile: Profile, envs: list[str]) -> dict
     }
 
 
+_MARKED = re.compile(r"<!-- ([a-z-]+):begin -->.*?<!-- \1:end -->", re.DOTALL)
+
+
+def _marked_sections(page: str) -> list[str]:
+    """The sections other benchmarks wrote between ``<!-- name:begin -->`` and
+    ``<!-- name:end -->`` (rate limits, asyncio): kept when this page is rewritten."""
+    return [match.group(0) for match in _MARKED.finditer(page)]
+
+
 def render(results: dict[str, Any], *, page: pathlib.Path, chart: pathlib.Path, docs: bool) -> str:
     """Write the page and the chart; return the table."""
     profile = results["profile"]
@@ -499,6 +509,7 @@ def render(results: dict[str, Any], *, page: pathlib.Path, chart: pathlib.Path, 
     ElementTree.fromstring(svg)  # noqa: S314 - our own output: well-formed, or fail here
     chart.parent.mkdir(parents=True, exist_ok=True)
     chart.write_text(svg)
+    kept = _marked_sections(page.read_text() if page.exists() else "")
     page.write_text(
         report.performance_page(
             table=table,
@@ -508,7 +519,9 @@ def render(results: dict[str, Any], *, page: pathlib.Path, chart: pathlib.Path, 
             command=results["command"],
             profile=profile,
             chart_path="_static/benchmarks.svg" if docs else chart.name,
-        )
+        ).rstrip("\n")
+        + "".join(f"\n\n{section}" for section in kept)
+        + "\n"
     )
     print(f"wrote {page} and {chart}")
     return table
