@@ -137,6 +137,19 @@ class _Track:
         self.unrecovered = False  # the rate was lowered and has not been logged as recovered
         self.remote_pause: object = None  # RedisRateLimiter: identity of the last pause mirrored
 
+    def steady(self, steps: tuple[tuple[float, float], ...], floor: float) -> float:
+        """:meth:`earliest` then :meth:`commit` at the full rate (``factor`` 1), from each
+        limit's precomputed ``(interval, tolerance)``: the common case, in one pass."""
+        tats = self.tats
+        send = floor
+        for tat, (_interval, tolerance) in zip(tats, steps, strict=True):
+            if tat - tolerance > send:
+                send = tat - tolerance
+        for i, (interval, _tolerance) in enumerate(steps):
+            tat = tats[i]
+            tats[i] = (tat if tat > send else send) + interval
+        return send
+
     def earliest(self, limits: Sequence[RateLimit], factor: float, floor: float) -> float:
         send = floor
         for tat, limit in zip(self.tats, limits, strict=True):
@@ -237,6 +250,15 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tracks: dict[tuple[str, RateClass], _Track] = {}
         self._counters = {cls: _Counters() for cls in RATE_CLASSES}
+        #: Per class, each limit's ``(interval, tolerance)`` at the full rate (the policy is
+        #: immutable): the fast path of :meth:`_schedule`.
+        self._steps = {
+            cls: tuple(
+                (limit.interval, (limit.burst - 1) * limit.interval)
+                for limit in self._policy.limits(cls)
+            )
+            for cls in RATE_CLASSES
+        }
         self._epochs = itertools.count(1)
         self._epoch = 0
         self._since_sweep = 0
@@ -401,15 +423,48 @@ class RateLimiter:
 
     def _schedule(self, subject: str, cls: RateClass, enterprise: str | None, now: float) -> float:
         policy = self._policy
+        steps = self._steps[cls]
+        track = self._tracks.get((subject, cls))
+        if track is None:
+            track = self._tracks[subject, cls] = _Track(len(steps))
+        elif track.factor_base < 1.0 or track.unrecovered:
+            return self._schedule_adapted(track, subject, cls, enterprise, now)
+        floor = now if now > track.pause_until else track.pause_until
+        if cls != "search" or enterprise is None:  # only search has enterprise limits
+            send = track.steady(steps, floor)
+        else:
+            send = self._search_slot(track, steps, enterprise, floor)
+        self._since_sweep += 1
+        if self._since_sweep >= _SWEEP_EVERY:
+            self._sweep(now)
+        return send
+
+    def _search_slot(
+        self, track: _Track, steps: tuple[tuple[float, float], ...], enterprise: str, floor: float
+    ) -> float:
+        """A search slot at the full rate: the subject's and the enterprise's limits."""
+        limits = self._policy.limits("search")
+        elimits = self._policy.enterprise_limits("search")
+        send = track.earliest(limits, 1.0, floor)
+        if elimits:
+            etrack = self._track((f"enterprise:{enterprise}", "search"), len(elimits))
+            send = etrack.earliest(elimits, 1.0, send)
+            etrack.commit(elimits, 1.0, send)
+        track.commit(limits, 1.0, send)
+        return send
+
+    def _schedule_adapted(
+        self, track: _Track, subject: str, cls: RateClass, enterprise: str | None, now: float
+    ) -> float:
+        """:meth:`_schedule` for a track whose rate was lowered after 429s."""
+        policy = self._policy
         limits = policy.limits(cls)
-        track = self._track((subject, cls), len(limits))
         factor = policy.factor_at(track.factor_base, track.last_429, now)
         if track.unrecovered and factor >= 1.0:
             track.unrecovered = False
             logger.info("the %s request rate of %s is back to its full budget", cls, subject)
         send = track.earliest(limits, factor, max(now, track.pause_until))
         elimits = policy.enterprise_limits(cls)
-        etrack = None
         if enterprise is not None and elimits:
             etrack = self._track((f"enterprise:{enterprise}", cls), len(elimits))
             send = etrack.earliest(elimits, 1.0, send)

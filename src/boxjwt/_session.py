@@ -83,6 +83,20 @@ _UPLOAD_ORIGIN: Final = origin(_CANONICAL_UPLOAD)
 #: Keyword passed from :meth:`AsUserSession.resolve_redirects` to :meth:`AsUserSession.send`:
 #: marks a redirect hop, with whether the chain started at a Box host.
 _HOP: Final = "_boxjwt_redirect_hop"
+#: Characters ``urlsplit`` removes from a URL (so a URL holding one takes the parsing path).
+_URL_NOISE: Final = frozenset("\t\r\n")
+
+
+@functools.lru_cache(maxsize=16)
+def _box_heads(base_url: str, upload_url: str) -> tuple[str, ...]:
+    """``scheme://netloc/`` of ``base_url`` and ``upload_url``: a URL starting with one of them
+    is on that Box origin (the netloc ends at the first ``/``), without parsing it."""
+    heads = []
+    for url in (base_url, upload_url):
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            heads.append(f"{parts.scheme}://{parts.netloc}/")
+    return tuple(heads)
 
 
 def _after_origin(url: str) -> str:
@@ -111,6 +125,12 @@ def resolve_box_url(
     ``https://api.box.com`` / ``https://upload.box.com`` URLs -> the configured hosts; any
     other absolute URL unchanged (a Box URL when its origin is in ``origins``).
     """
+    if url[:1] == "/" and url[1:2] != "/" and not _URL_NOISE.intersection(url):
+        # A path (the common case): what urlsplit would say, without parsing.
+        path = url.partition("?")[0].partition("#")[0]
+        if _under_upload_prefix(path):
+            return upload_url + url[len(_UPLOAD_PREFIX) :], True
+        return base_url + url, True
     parts = urlsplit(url)
     if not parts.scheme and not parts.netloc:
         if not url.startswith("/"):
@@ -134,6 +154,15 @@ def resolve_box_url(
 
 def _noop() -> None:
     return None
+
+
+def _copy(request: requests.Request) -> requests.Request:
+    """A shallow copy of ``request`` (``copy.copy``, without its generic machinery)."""
+    if type(request) is not requests.Request:
+        return copy.copy(request)
+    new = object.__new__(requests.Request)
+    new.__dict__.update(request.__dict__)
+    return new
 
 
 def _rewinder(body: object) -> Callable[[], None] | None:
@@ -179,8 +208,9 @@ def _after_shared_pause(outcome: object) -> float | None:
     return retry_after_of(outcome)
 
 
-def _log_retry(method: str, url: str, paced: bool, event: RetryEvent) -> None:
+def _log_retry(method: str, request: PreparedRequest, paced: bool, event: RetryEvent) -> None:
     """Log a retry of a Box request (and free the connection of the answer retried)."""
+    url = safe_url(request.url)
     outcome = event.outcome
     when = f"in {event.delay:.1f} s"
     if isinstance(outcome, requests.Response):
@@ -302,6 +332,7 @@ class AsUserSession(requests.Session):
         self._authenticator = auth
         self._credentials = credentials
         self._origins = credentials.origins
+        self._heads = _box_heads(auth.base_url, auth.upload_url)
         self._timeout = checked_timeout
         self.raise_for_status = bool(raise_for_status)
         """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
@@ -451,11 +482,11 @@ class AsUserSession(requests.Session):
                     f"{self!r} authenticates its Box requests itself: do not pass auth= or set "
                     "session.auth (to act as another user, use session.for_user(user_id))"
                 )
-            request = copy.copy(request)
+            request = _copy(request)
             request.url = resolved
             request.auth = _keep_auth
         elif resolved != raw:
-            request = copy.copy(request)
+            request = _copy(request)
             request.url = resolved
         return super().prepare_request(request)
 
@@ -475,8 +506,14 @@ class AsUserSession(requests.Session):
 
         A hop to a Box host gets fresh credentials only when the chain started at a Box host.
         """
-        kwargs[_HOP] = origin(req.url or "") in self._origins
+        if not resp.is_redirect:  # nearly every answer: nothing to follow
+            return
+        kwargs[_HOP] = self._on_box(req.url or "")
         yield from super().resolve_redirects(resp, req, *args, **kwargs)
+
+    def _on_box(self, url: str) -> bool:
+        """Whether ``url`` is on a configured Box origin (:meth:`is_box_url`, for ``str``)."""
+        return url.startswith(self._heads) or origin(url) in self._origins
 
     # ------------------------------------------------------------------ sending
 
@@ -486,10 +523,10 @@ class AsUserSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         if hop is not None:  # a redirect hop of a chain being followed by super().send
-            if hop and origin(request.url or "") in self._origins:
+            if hop and self._on_box(request.url or ""):
                 self._credentials.apply(request)
             return super().send(request, **kwargs)
-        if origin(request.url or "") not in self._origins:
+        if not self._on_box(request.url or ""):
             return super().send(request, **kwargs)
         outer = sys.exception()
         response: requests.Response | None = None
@@ -529,7 +566,6 @@ class AsUserSession(requests.Session):
         credentials = self._credentials
         credentials.check_headers(request)  # the caller's Box headers are refused, not replaced
         method = (request.method or "GET").upper()
-        url = safe_url(request.url) or ""
         idempotent = method in IDEMPOTENT_METHODS
         rewind = _rewinder(request.body)
         resent = False
@@ -555,7 +591,7 @@ class AsUserSession(requests.Session):
         def retry_exception(exc: BaseException) -> bool:
             if not idempotent or rewind is None or not isinstance(exc, requests.RequestException):
                 return False
-            return transport_error(exc, method, url).retryable
+            return transport_error(exc, method, safe_url(request.url) or "").retryable
 
         def retry_result(response: requests.Response) -> bool:
             if rewind is None or sent_token(response) is None:
@@ -573,7 +609,8 @@ class AsUserSession(requests.Session):
                 retry_exception=retry_exception,
                 retry_result=retry_result,
                 retry_after=_after_shared_pause if paced else retry_after_of,
-                on_retry=functools.partial(_log_retry, method, url, paced),
+                on_retry=functools.partial(_log_retry, method, request, paced),
             )
         except requests.RequestException as exc:
+            url = safe_url(request.url) or ""
             raise transport_error(exc, method, url) from sanitized_cause(exc)
