@@ -28,6 +28,7 @@ CORE = (
     "_ratepolicy",
     "_remedies",
     "_retry",
+    "_routing",
     "_scrub",
     "_secret",
     "_store",

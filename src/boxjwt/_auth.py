@@ -22,7 +22,7 @@ import logging
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 import requests.auth
@@ -30,6 +30,7 @@ import requests.auth
 from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._bounded import read_at_most
 from boxjwt._http import ERROR_READ_BYTES, safe_url
+from boxjwt._routing import Origin, origin
 from boxjwt._token_endpoint import get_header
 from boxjwt._validate import describe, validate_user_id
 from boxjwt.exceptions import ConfigurationError
@@ -55,11 +56,7 @@ SessionMode = Literal["as_user", "user_token"]
 """How a user is acted as: ``"as_user"`` (the service account's token + ``As-User``) or
 ``"user_token"`` (the user's own token)."""
 
-Origin = tuple[str, str, int]
-"""(scheme, host, port) of a URL, lower-case, default port filled in."""
-
 _MODES: Final = ("as_user", "user_token")
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _BOX_HEADERS: Final = ("Authorization", "As-User")
 #: Attribute naming the token a prepared request carries (to invalidate exactly that one).
 _TOKEN_ATTR: Final = "_boxjwt_token"
@@ -68,36 +65,6 @@ _RESENDABLE: Final = (type(None), bytes, str)
 
 
 # --------------------------------------------------------------------------- origins
-
-
-def origin(url: str) -> Origin | None:
-    """(scheme, host, port) of an absolute http(s) URL, ports defaulted; else None.
-
-    Runs on every request, so only the ``scheme://netloc`` head is parsed, and heads are
-    memoised: a migration talks to a handful of hosts.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop, 0, end)
-        if index != -1:
-            end = index
-    return _origin_of_head(f"{scheme}://{rest[:end]}")
-
-
-@functools.lru_cache(maxsize=64)
-def _origin_of_head(head: str) -> Origin | None:
-    try:
-        parts = urlsplit(head)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    return (scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme])
 
 
 @functools.lru_cache(maxsize=16)
@@ -320,6 +287,20 @@ class BoxAuth(requests.auth.AuthBase):
     def retry_on_401(self) -> bool:
         """Whether the ``requests`` hook resends a request once after a 401 from Box."""
         return self._retry_on_401
+
+    def sibling(self, user_id: str | int | None) -> BoxAuth:
+        """The same auth (authenticator, mode, 401 setting) acting as ``user_id``: what
+        ``BoxAuth(authenticator, user_id=user_id, mode=self.mode)`` makes, without re-checking
+        what this one already checked."""
+        user = None if user_id is None else validate_user_id(user_id)
+        twin = BoxAuth.__new__(BoxAuth)
+        twin._authenticator = self._authenticator
+        twin._mode = self._mode
+        twin._token_user = user if self._mode == "user_token" else None
+        twin._as_user = user if self._mode == "as_user" else None
+        twin._retry_on_401 = self._retry_on_401
+        twin._origins = self._origins
+        return twin
 
     def _key(self) -> tuple[str | None, str | None, bool]:
         return (self._token_user, self._as_user, self._retry_on_401)

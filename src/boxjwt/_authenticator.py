@@ -20,6 +20,7 @@ from boxjwt._bounded import TokenSession
 from boxjwt._http import TOKEN_LIMITS, TOKEN_TIMEOUT, ReadLimits
 from boxjwt._keyfile import KeyFile
 from boxjwt._retry import RetryEvent, RetryPolicy
+from boxjwt._routing import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL
 from boxjwt._scrub import scrub, scrubbed
 from boxjwt._secret import Secret
 from boxjwt._store import MemoryTokenStore, TokenStore
@@ -54,8 +55,6 @@ __all__ = [
 
 logger = logging.getLogger("boxjwt")
 
-DEFAULT_BASE_URL: Final = "https://api.box.com"
-DEFAULT_UPLOAD_URL: Final = "https://upload.box.com/api/2.0"
 #: Refresh this long before expiry (bounded to half a token's lifetime).
 DEFAULT_REFRESH_MARGIN: Final = 300.0
 #: (connect, read) seconds for each ``/oauth2/*`` request.

@@ -143,8 +143,7 @@ class _Track:
         tats = self.tats
         send = floor
         for tat, (_interval, tolerance) in zip(tats, steps, strict=True):
-            if tat - tolerance > send:
-                send = tat - tolerance
+            send = max(send, tat - tolerance)
         for i, (interval, _tolerance) in enumerate(steps):
             tat = tats[i]
             tats[i] = (tat if tat > send else send) + interval
@@ -422,7 +421,6 @@ class RateLimiter:
         return track
 
     def _schedule(self, subject: str, cls: RateClass, enterprise: str | None, now: float) -> float:
-        policy = self._policy
         steps = self._steps[cls]
         track = self._tracks.get((subject, cls))
         if track is None:

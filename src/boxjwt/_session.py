@@ -33,15 +33,14 @@ import logging
 import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final, NoReturn
-from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import RequestsCookieJar
 from requests.hooks import default_hooks
+from requests.structures import CaseInsensitiveDict
 
 from boxjwt._auth import (
     BoxAuth,
-    Origin,
     SessionMode,
     discard,
     drop_box_headers,
@@ -49,7 +48,7 @@ from boxjwt._auth import (
     redirect_leaves_box,
     sent_token,
 )
-from boxjwt._authenticator import DEFAULT_BASE_URL, DEFAULT_UPLOAD_URL, JWTAuthenticator
+from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._bounded import error_text, lending_pool, mount_bounded_adapters
 from boxjwt._classify import retryable_response
 from boxjwt._errors import raise_for_box_error, retry_after_of
@@ -57,6 +56,7 @@ from boxjwt._http import API_TIMEOUT, safe_url
 from boxjwt._ratelimit import RateLimiter, shared_rate_limiter
 from boxjwt._ratepolicy import RateClass, rate_class_of
 from boxjwt._retry import RetryEvent, RetryPolicy
+from boxjwt._routing import box_heads, resolve_box_url
 from boxjwt._scrub import scrub
 from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
 from boxjwt._validate import validate_timeout
@@ -75,81 +75,9 @@ DEFAULT_SESSION_TIMEOUT: Final = API_TIMEOUT
 #: Methods retried after a 5xx, a 202 + ``Retry-After`` or a connection failure.
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-_CANONICAL_API: Final = DEFAULT_BASE_URL
-_CANONICAL_UPLOAD: Final = DEFAULT_UPLOAD_URL
-_UPLOAD_PREFIX: Final = "/api/2.0"
-_API_ORIGIN: Final = origin(_CANONICAL_API)
-_UPLOAD_ORIGIN: Final = origin(_CANONICAL_UPLOAD)
 #: Keyword passed from :meth:`AsUserSession.resolve_redirects` to :meth:`AsUserSession.send`:
 #: marks a redirect hop, with whether the chain started at a Box host.
 _HOP: Final = "_boxjwt_redirect_hop"
-#: Characters ``urlsplit`` removes from a URL (so a URL holding one takes the parsing path).
-_URL_NOISE: Final = frozenset("\t\r\n")
-
-
-@functools.lru_cache(maxsize=16)
-def _box_heads(base_url: str, upload_url: str) -> tuple[str, ...]:
-    """``scheme://netloc/`` of ``base_url`` and ``upload_url``: a URL starting with one of them
-    is on that Box origin (the netloc ends at the first ``/``), without parsing it."""
-    heads = []
-    for url in (base_url, upload_url):
-        parts = urlsplit(url)
-        if parts.scheme and parts.netloc:
-            heads.append(f"{parts.scheme}://{parts.netloc}/")
-    return tuple(heads)
-
-
-def _after_origin(url: str) -> str:
-    """Everything after ``scheme://netloc``: path, query and fragment."""
-    parts = urlsplit(url)
-    rest = parts.path
-    if parts.query:
-        rest += f"?{parts.query}"
-    if parts.fragment:
-        rest += f"#{parts.fragment}"
-    return rest
-
-
-def _under_upload_prefix(path: str) -> bool:
-    """True for ``/api/2.0`` and everything under it (a path, without its query string)."""
-    return path == _UPLOAD_PREFIX or path.startswith(f"{_UPLOAD_PREFIX}/")
-
-
-def resolve_box_url(
-    url: str, base_url: str, upload_url: str, origins: frozenset[Origin]
-) -> tuple[str, bool]:
-    """(the absolute URL a request for ``url`` goes to, whether it is a Box URL): the routing
-    rules of every session, whatever its transport.
-
-    ``/api/2.0/...`` -> ``upload_url``; any other ``/...`` path -> ``base_url``; absolute
-    ``https://api.box.com`` / ``https://upload.box.com`` URLs -> the configured hosts; any
-    other absolute URL unchanged (a Box URL when its origin is in ``origins``).
-    """
-    if url[:1] == "/" and url[1:2] != "/" and not _URL_NOISE.intersection(url):
-        # A path (the common case): what urlsplit would say, without parsing.
-        path = url.partition("?")[0].partition("#")[0]
-        if _under_upload_prefix(path):
-            return upload_url + url[len(_UPLOAD_PREFIX) :], True
-        return base_url + url, True
-    parts = urlsplit(url)
-    if not parts.scheme and not parts.netloc:
-        if not url.startswith("/"):
-            raise ConfigurationError(
-                f"a relative URL must be a path such as /2.0/users/me, not {url!r}"
-            )
-        if _under_upload_prefix(parts.path):
-            return upload_url + url[len(_UPLOAD_PREFIX) :], True
-        return base_url + url, True
-    where = origin(url)
-    if where is not None and where == _API_ORIGIN:
-        return base_url + _after_origin(url), True
-    if where is not None and where == _UPLOAD_ORIGIN:
-        rest = _after_origin(url)
-        if _under_upload_prefix(urlsplit(rest).path):
-            return upload_url + rest[len(_UPLOAD_PREFIX) :], True
-        parts = urlsplit(upload_url)
-        return f"{parts.scheme}://{parts.netloc}{rest}", True
-    return url, where in origins
 
 
 def _noop() -> None:
@@ -329,17 +257,36 @@ class AsUserSession(requests.Session):
         else:
             self._init_sibling(share_pool_with)
 
+        if rate_limiter is None:
+            rate_limiter = shared_rate_limiter(auth, clock=auth.retry.clock, sleep=auth.retry.sleep)
+        self._set_up(
+            credentials,
+            checked_timeout,
+            retry if retry is not None else auth.retry,
+            rate_limiter,
+            owns_pool=share_pool_with is None,
+        )
+        self.raise_for_status = bool(raise_for_status)
+        """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
+
+    def _set_up(
+        self,
+        credentials: BoxAuth,
+        timeout: float | tuple[float, float],
+        retry: RetryPolicy,
+        rate_limiter: RateLimiter,
+        *,
+        owns_pool: bool,
+    ) -> None:
+        """boxjwt's own state, from values already checked."""
+        auth = credentials.authenticator
         self._authenticator = auth
         self._credentials = credentials
         self._origins = credentials.origins
-        self._heads = _box_heads(auth.base_url, auth.upload_url)
-        self._timeout = checked_timeout
-        self.raise_for_status = bool(raise_for_status)
-        """Raise :mod:`boxjwt.exceptions` errors for Box error responses (after retries)."""
-        self._retry = retry if retry is not None else auth.retry
-        self._owns_pool = share_pool_with is None
-        if rate_limiter is None:
-            rate_limiter = shared_rate_limiter(auth, clock=auth.retry.clock, sleep=auth.retry.sleep)
+        self._heads = box_heads(auth.base_url, auth.upload_url)
+        self._timeout = timeout
+        self._retry = retry
+        self._owns_pool = owns_pool
         self._rate_limiter = rate_limiter
         user = credentials.user_id
         self._rate_subject = user if user is not None else f"service-account:{auth.client_id}"
@@ -351,11 +298,15 @@ class AsUserSession(requests.Session):
         sibling instead uses the very same ``adapters`` mapping (the same urllib3 pools) and
         copies of the parent's defaults. Cookies and hooks are its own.
         """
-        self.headers = copy.copy(parent.headers)
+        headers, params = parent.headers, parent.params
+        if type(headers) is CaseInsensitiveDict:  # what requests makes: its own copy, cheaper
+            self.headers = CaseInsensitiveDict.copy(headers)
+        else:
+            self.headers = copy.copy(headers)
         self.auth = None
         self.proxies = dict(parent.proxies)
         self.hooks = default_hooks()
-        self.params = copy.copy(parent.params)
+        self.params = params.copy() if type(params) is dict else copy.copy(params)
         self.stream = parent.stream
         self.verify = parent.verify
         self.cert = parent.cert
@@ -431,16 +382,14 @@ class AsUserSession(requests.Session):
         and copies of the default headers, proxies, ``verify``, ``cert``, ``params``,
         ``stream``, ``trust_env`` and ``max_redirects``. Creating it opens nothing.
         """
-        return AsUserSession(
-            self._authenticator,
-            user_id,
-            mode=self.mode,
-            timeout=self._timeout,
-            raise_for_status=self.raise_for_status,
-            retry=self._retry,
-            share_pool_with=self,
-            rate_limiter=self._rate_limiter,
+        credentials = self._credentials.sibling(user_id)  # validates user_id
+        sibling = AsUserSession.__new__(AsUserSession)  # __init__'s checks were made for us
+        sibling._init_sibling(self)
+        sibling._set_up(
+            credentials, self._timeout, self._retry, self._rate_limiter, owns_pool=False
         )
+        sibling.raise_for_status = self.raise_for_status
+        return sibling
 
     def close(self) -> None:
         """Close the pooled connections if this session owns the pool; a sibling closes nothing."""
