@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import IO, Any
 from xml.etree import ElementTree
 
+import floor_targets
 import report
 
 from boxjwt.testing import BoxEmulator
@@ -70,6 +71,14 @@ class Profile:
     user_threads: int = 8
     memory_users: int = 10_000
     max_seconds: float = 10.0
+    # issue 18's paired rows (boxjwt's worker only)
+    target_repeats: int = 3
+    first_call_iterations: int = 10
+    first_token_iterations: int = 60
+    key_load_iterations: int = 10
+    overhead_iterations: int = 600
+    pass2_users: int = 200
+    pass2_rounds: int = 5
 
 
 FULL = Profile()
@@ -85,6 +94,13 @@ QUICK = Profile(
     users=100,
     memory_users=200,
     max_seconds=2.0,
+    target_repeats=1,
+    first_call_iterations=2,
+    first_token_iterations=5,
+    key_load_iterations=2,
+    overhead_iterations=60,
+    pass2_users=50,
+    pass2_rounds=1,
 )
 
 
@@ -96,6 +112,8 @@ class Job:
     latency: float
     repeats: int
     params: dict[str, Any]
+    envs: tuple[str, ...] | None = None  # None: every environment
+    connect_latency: float = 0.0
 
 
 def plan(profile: Profile) -> list[Job]:
@@ -143,7 +161,57 @@ def plan(profile: Profile) -> list[Job]:
                     {"users_count": profile.memory_users, "threads": profile.user_threads},
                 )
             )
-    return jobs
+    return jobs + target_jobs(profile)
+
+
+def target_jobs(profile: Profile) -> list[Job]:
+    """Issue 18's paired rows: run by boxjwt's worker, the floor interleaved in it."""
+    ours = ("boxjwt",)
+    repeats = profile.target_repeats
+    limit = {"max_seconds": profile.max_seconds}
+    return [
+        Job(
+            "first_call",
+            floor_targets.FIRST_CALL_LATENCY,
+            repeats,
+            {**limit, "iterations": profile.first_call_iterations},
+            ours,
+            floor_targets.CONNECT_LATENCY,
+        ),
+        Job(
+            "first_token",
+            0.0,
+            repeats,
+            {**limit, "iterations": profile.first_token_iterations},
+            ours,
+        ),
+        Job("key_load", 0.0, repeats, {**limit, "iterations": profile.key_load_iterations}, ours),
+        Job(
+            "cached_overhead",
+            0.0,
+            repeats,
+            {**limit, "iterations": profile.overhead_iterations},
+            ours,
+        ),
+        Job(
+            "as_user_overhead",
+            0.0,
+            repeats,
+            {**limit, "iterations": profile.overhead_iterations, "users_count": 50},
+            ours,
+        ),
+        Job(
+            "users_pass2",
+            0.0,
+            repeats,
+            {
+                "users_count": profile.pass2_users,
+                "threads": profile.user_threads,
+                "rounds": profile.pass2_rounds,
+            },
+            ours,
+        ),
+    ]
 
 
 # ------------------------------------------------------------------------------ workers
@@ -180,6 +248,7 @@ def run_worker(
 ) -> dict[str, Any]:
     """Run one worker to completion, snapshotting the emulator at each of its checkpoints."""
     emu.latency = job.latency
+    emu.connect_latency = job.connect_latency
     emu.token_expires_in = (
         int(params["expires_in"]) if job.scenario == "threads" else DEFAULT_TOKEN_EXPIRES_IN
     )
@@ -454,6 +523,8 @@ def measure(args: argparse.Namespace, profile: Profile, envs: list[str]) -> dict
             for repeat in range(job.repeats):
                 order = envs[repeat % len(envs) :] + envs[: repeat % len(envs)]
                 for env in order:
+                    if job.envs is not None and env not in job.envs:
+                        continue
                     run = run_worker(
                         emu,
                         python=pythons[env],
@@ -506,9 +577,15 @@ def render(results: dict[str, Any], *, page: pathlib.Path, chart: pathlib.Path, 
     table_rows = report.rows(results["runs"], tuple(profile["latencies"]), sizes)
     table = report.markdown_table(table_rows)
     svg = report.svg_chart(table_rows, "boxjwt vs the official Box SDKs")
+    users = int(profile.get("pass2_users", FULL.pass2_users))
+    close_table, close_rows = floor_targets.table(results["runs"], users)
+    close_svg = floor_targets.svg(close_rows, users)
+    ElementTree.fromstring(close_svg)  # noqa: S314 - our own output: well-formed, or fail here
     ElementTree.fromstring(svg)  # noqa: S314 - our own output: well-formed, or fail here
     chart.parent.mkdir(parents=True, exist_ok=True)
     chart.write_text(svg)
+    close_chart = chart.with_name("floor-targets.svg")
+    close_chart.write_text(close_svg)
     kept = _marked_sections(page.read_text() if page.exists() else "")
     page.write_text(
         report.performance_page(
@@ -519,12 +596,17 @@ def render(results: dict[str, Any], *, page: pathlib.Path, chart: pathlib.Path, 
             command=results["command"],
             profile=profile,
             chart_path="_static/benchmarks.svg" if docs else chart.name,
+            close=(
+                close_table,
+                floor_targets.summary(close_rows, users),
+                "_static/floor-targets.svg" if docs else close_chart.name,
+            ),
         ).rstrip("\n")
         + "".join(f"\n\n{section}" for section in kept)
         + "\n"
     )
     print(f"wrote {page} and {chart}")
-    return table
+    return table + "\n" + close_table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -562,6 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(results, page=page, chart=chart, docs=args.docs))
 
     problems = check_counts(results["runs"], profile, envs)
+    problems += floor_targets.check(results["runs"], profile.pass2_users)
     if problems:
         print("count checks FAILED:", *problems, sep="\n  ", file=sys.stderr)
         return 1 if args.check or args.quick else 0

@@ -131,6 +131,36 @@ def paired_loop(
     return a, b
 
 
+def interleaved(
+    operations: dict[str, Callable[[], object]],
+    *,
+    iterations: int,
+    max_seconds: float,
+    block: int = 25,
+    minimum: int = 3,
+) -> dict[str, list[float]]:
+    """Run every operation in turn, ``block`` calls at a time (A B C, then C B A, ...), so all
+    see the same machine load, after ``block`` untimed warm-up calls of each; return each
+    operation's durations in seconds."""
+    names = list(operations)
+    for name in names:
+        for _ in range(block):
+            operations[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    started = time.perf_counter()
+    perf = time.perf_counter
+    for index in range(max(1, iterations // block)):
+        for name in names if index % 2 == 0 else names[::-1]:
+            operation, bucket = operations[name], samples[name]
+            for _ in range(block):
+                t0 = perf()
+                operation()
+                bucket.append(perf() - t0)
+        if len(samples[names[0]]) >= minimum and perf() - started > max_seconds:
+            break
+    return samples
+
+
 def summary(samples: Sequence[float]) -> dict[str, Any]:
     """Median, spread and count of timing samples (seconds)."""
     ordered = sorted(samples)

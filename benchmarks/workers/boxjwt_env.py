@@ -12,6 +12,7 @@ from typing import Any
 
 import _common
 import floor as raw
+import targets
 
 import boxjwt
 from boxjwt._assertion import AssertionBuilder
@@ -184,6 +185,7 @@ SCENARIOS: dict[str, _common.Scenario] = {
     "users_user_token": users_user_token,
     "users_as_user": users_as_user,
     "memory": memory,
+    **targets.SCENARIOS,
 }
 
 if __name__ == "__main__":

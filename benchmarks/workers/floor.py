@@ -113,6 +113,25 @@ def cold_start_once(key_path: str, base_url: str) -> str:
     return Floor(key_path, base_url).enterprise_token()
 
 
+def first_token_once(floor: Floor) -> str:
+    """A process's first token, the key already loaded: sign, exchange on a new connection."""
+    with requests.Session() as session:
+        return floor.enterprise_token(session)
+
+
+def first_call_once(floor: Floor) -> int:
+    """A process's first API call, the key already loaded: a new session, the token, then
+    ``GET /2.0/users/me`` on the same session (one connection)."""
+    with requests.Session() as session:
+        token = floor.enterprise_token(session)
+        response = session.get(
+            f"{floor.base_url}/2.0/users/me",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=TIMEOUT,
+        )
+        return response.status_code
+
+
 def fixed_header_session(token: str) -> requests.Session:
     """A ``requests.Session`` that sends one fixed bearer token."""
     session = requests.Session()
