@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 
 import requests
 import requests.auth
+from requests.structures import CaseInsensitiveDict
 
 from boxjwt._authenticator import JWTAuthenticator
 from boxjwt._bounded import read_at_most
@@ -108,12 +109,24 @@ def discard(response: requests.Response) -> None:
 def put_credentials(request: Any, token: AccessToken, as_user: str | None) -> None:
     """Set ``Authorization`` (and ``As-User``, or remove it) on ``request`` (a ``requests`` or
     ``httpx`` request) and remember the token it carries (:func:`sent_token`)."""
-    request.headers["Authorization"] = token.authorization_header()
+    headers = request.headers
+    headers["Authorization"] = token.authorization_header()
     if as_user is not None:
-        request.headers["As-User"] = as_user
+        headers["As-User"] = as_user
     else:
-        request.headers.pop("As-User", None)
+        store = _stored(headers)
+        if store is None or "as-user" in store:
+            headers.pop("As-User", None)
     setattr(request, _TOKEN_ATTR, token)
+
+
+def _stored(headers: Any) -> dict[str, Any] | None:
+    """The dict keyed by lower-case name behind requests' ``CaseInsensitiveDict`` (None for any
+    other mapping): a membership test there raises no ``KeyError`` to catch."""
+    if type(headers) is CaseInsensitiveDict:
+        store: dict[str, Any] = headers._store  # type: ignore[attr-defined]
+        return store
+    return None
 
 
 def token_of(request: Any) -> AccessToken | None:
@@ -365,6 +378,13 @@ class BoxAuth(requests.auth.AuthBase):
         # Header values are never bound to locals here: a traceback with captured locals must
         # not show a token the caller put in Authorization.
         previous: AccessToken | None = getattr(request, _TOKEN_ATTR, None)
+        store = _stored(request.headers)  # (a test there raises no KeyError to catch)
+        if (
+            previous is None
+            and store is not None
+            and not ("authorization" in store or "as-user" in store)
+        ):
+            return  # the common case: the caller set neither
         if previous is not None and request.headers.get("Authorization") == (
             previous.authorization_header()
         ):
