@@ -367,8 +367,8 @@ class BoxAuth(requests.auth.AuthBase):
         No checks: for a request already authorized (a resend, a retry, a hop within Box).
         """
         auth = self._authenticator  # self.token(), inlined: this runs on every request
-        user = self._token_user
-        token = auth.enterprise_token() if user is None else auth.user_token(user)
+        user = self._token_user  # validated by __init__
+        token = auth.enterprise_token() if user is None else auth._token("user", user)
         put_credentials(request, token, self._as_user)
         return token
 

@@ -217,6 +217,7 @@ class JWTAuthenticator:
         )
         self._refused_keys: set[str] = set()
         self._clock_offset = 0.0
+        self._enterprise_key = subject_key(self._client_id, "enterprise", keyfile.enterprise_id)
         self._locks_mutex = threading.Lock()
         self._locks: weakref.WeakValueDictionary[str, _SubjectLock] = weakref.WeakValueDictionary()
 
@@ -316,7 +317,7 @@ class JWTAuthenticator:
 
     def enterprise_token(self) -> AccessToken:
         """The service account's token (``box_sub_type=enterprise``), cached."""
-        return self._token("enterprise", self._keyfile.enterprise_id)
+        return self._token("enterprise", self._keyfile.enterprise_id, self._enterprise_key)
 
     def user_token(self, user_id: str) -> AccessToken:
         """A token for the managed or app user ``user_id`` (``box_sub_type=user``), cached.
@@ -458,18 +459,26 @@ class JWTAuthenticator:
             _subject_text(subject_type, subject_id),
         )
 
-    def _token(self, subject_type: SubjectType, subject_id: str) -> AccessToken:
-        key = subject_key(self._client_id, subject_type, subject_id)
+    def _token(
+        self, subject_type: SubjectType, subject_id: str, key: str | None = None
+    ) -> AccessToken:
+        """The cached token of a subject (``key``: its :func:`subject_key`, if known), else a
+        new one. ``subject_id`` is already validated."""
+        if key is None:
+            key = subject_key(self._client_id, subject_type, subject_id)
         token = self._store.get(key)
-        if token is not None:  # the hot path: _cached() and _foreign() inlined
+        if token is not None:  # the hot path: _cached(), _foreign() and _fresh() inlined
             if (
                 token.subject_id != subject_id
                 or token.subject_type != subject_type
                 or (token.client_id is not None and token.client_id != self._client_id)
             ):
                 self._refuse(key, subject_type, subject_id)
-            elif self._fresh(token):
-                return token
+            else:
+                expires_at = token.expires_at  # AccessToken.is_fresh, as arithmetic
+                margin = min(self._refresh_margin, (expires_at - token.issued_at) / 2)
+                if expires_at - self._clock() > (margin if margin > 0.0 else 0.0):
+                    return token
         outer = sys.exception()
         try:
             return self._refresh(key, subject_type, subject_id)

@@ -296,6 +296,8 @@ class RateLimiter:
     ) -> RatePermit:
         """Reserve a slot and sleep until it (re-checking pauses on waking); return the permit."""
         permit = self.reserve(subject, rate_class, enterprise=enterprise)
+        if permit.send_at <= permit.reserved_at:
+            return permit  # nearly every request: no wait
         delay = permit.delay
         while delay > 0:
             self._sleep(delay)
@@ -307,8 +309,9 @@ class RateLimiter:
     ) -> RatePermit:
         """Take the next slot of ``subject``'s ``rate_class`` budget; never blocks."""
         cls = _check_class(rate_class)
-        subject = _check_subject(subject)
-        if enterprise is not None:
+        if type(subject) is not str or not subject:
+            subject = _check_subject(subject)
+        if enterprise is not None and (type(enterprise) is not str or not enterprise):
             enterprise = _check_subject(enterprise, "enterprise")
         with self._lock:
             now = self._clock()
@@ -322,7 +325,10 @@ class RateLimiter:
                 send_at=send,
                 epoch=self._epoch,
             )
-            self._count_reservation(cls, permit.delay)
+            if send > now:
+                self._count_reservation(cls, send - now)
+            else:
+                self._counters[cls].requests += 1
             return permit
 
     def wait_time(self, permit: RatePermit) -> float:
