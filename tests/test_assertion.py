@@ -65,6 +65,15 @@ def test_enterprise_assertion_has_exactly_boxs_claims(key: RSAPrivateKey) -> Non
     assert isinstance(claims["exp"], int)
 
 
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_the_assertion_is_byte_for_byte_what_pyjwt_signs(key: RSAPrivateKey, alg: str) -> None:
+    """boxjwt signs without pyjwt's per-call key preparation; the JWS must not change."""
+    b = builder(key, alg=alg, jti_factory=lambda: "j" * 43)
+    claims = b.claims("user", "987", NOW)
+    expected = jwt.encode(claims, key, algorithm=alg, headers={"kid": "kid123"})
+    assert b.build("user", "987", NOW) == expected
+
+
 def test_user_assertion(key: RSAPrivateKey) -> None:
     claims = decode(builder(key).build("user", "987", NOW), key)
     assert (claims["sub"], claims["box_sub_type"]) == ("987", "user")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import math
 import secrets
 from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
-import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from boxjwt._token import SubjectType
@@ -28,6 +32,11 @@ __all__ = [
 AUDIENCE: Final = "https://api.box.com/oauth2/token"
 #: The signing algorithms Box accepts.
 ALGORITHMS: Final = ("RS256", "RS384", "RS512")
+_HASHES: Final[dict[str, hashes.HashAlgorithm]] = {
+    "RS256": hashes.SHA256(),
+    "RS384": hashes.SHA384(),
+    "RS512": hashes.SHA512(),
+}
 DEFAULT_ASSERTION_LIFETIME: Final = 30
 #: Box refuses an ``exp`` more than 60 s after its own current time.
 MAX_ASSERTION_LIFETIME: Final = 60
@@ -56,6 +65,29 @@ def assertion_claims(
         "jti": jti,
         "exp": math.floor(now + lifetime),
     }
+
+
+def _b64(data: bytes) -> bytes:
+    """base64url without padding (RFC 7515)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def sign_jws(header_segment: bytes, claims: dict[str, Any], key: RSAPrivateKey, alg: str) -> str:
+    """A compact JWS: ``header_segment`` (already encoded), the claims as compact JSON, and an
+    RSASSA-PKCS1-v1_5 signature, byte for byte what ``jwt.encode`` makes, without pyjwt's
+    per-call key preparation and header encoding."""
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = header_segment + b"." + payload
+    signature = key.sign(signing_input, padding.PKCS1v15(), _HASHES[alg])
+    return (signing_input + b"." + _b64(signature)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=32)
+def header_segment(alg: str, kid: str) -> bytes:
+    """The encoded JOSE header of an assertion: ``alg``, ``kid`` and ``typ`` (sorted keys, as
+    pyjwt writes it)."""
+    header = {"alg": alg, "kid": kid, "typ": "JWT"}
+    return _b64(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
 
 
 def validate_alg(alg: object) -> str:
@@ -109,9 +141,9 @@ class AssertionBuilder:
 
     def build(self, subject_type: SubjectType, subject_id: str, now: float) -> str:
         """The signed assertion (compact JWS). A secret: never log it."""
-        return jwt.encode(
+        return sign_jws(
+            header_segment(self.alg, self.public_key_id),
             self.claims(subject_type, subject_id, now),
             self.private_key(),
-            algorithm=self.alg,
-            headers={"kid": self.public_key_id},
+            self.alg,
         )

@@ -84,6 +84,17 @@ def _noop() -> None:
     return None
 
 
+def _copy_headers(headers: Any) -> Any:
+    """A copy of a session's default headers: for requests' ``CaseInsensitiveDict``, a copy of
+    the dict behind it (its values are ``(name, value)`` tuples), not one insertion per
+    header."""
+    if type(headers) is not CaseInsensitiveDict:
+        return copy.copy(headers)
+    new: Any = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    new._store = headers._store.copy()  # type: ignore[attr-defined]
+    return new
+
+
 def _copy(request: requests.Request) -> requests.Request:
     """A shallow copy of ``request`` (``copy.copy``, without its generic machinery)."""
     if type(request) is not requests.Request:
@@ -299,10 +310,7 @@ class AsUserSession(requests.Session):
         copies of the parent's defaults. Cookies and hooks are its own.
         """
         headers, params = parent.headers, parent.params
-        if type(headers) is CaseInsensitiveDict:  # what requests makes: its own copy, cheaper
-            self.headers = CaseInsensitiveDict.copy(headers)
-        else:
-            self.headers = copy.copy(headers)
+        self.headers = _copy_headers(headers)
         self.auth = None
         self.proxies = dict(parent.proxies)
         self.hooks = default_hooks()
