@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import sys
 import threading
@@ -65,6 +66,14 @@ DEFAULT_MAX_USER_TOKENS: Final = 10_000
 _STALE_GRACE: Final = 10.0
 #: Subjects remembered for "warn once" about a refused (foreign) token from the store.
 _MAX_REFUSED_KEYS: Final = 1024
+
+
+@functools.lru_cache(maxsize=1)
+def _default_retry() -> RetryPolicy:
+    """One default policy for every authenticator that takes the defaults (it is immutable;
+    making one seeds a random generator from the OS: a fresh authenticator's first token
+    need not pay that)."""
+    return RetryPolicy()
 
 
 class _SubjectLock:
@@ -186,7 +195,7 @@ class JWTAuthenticator:
         self._deadline = validate_number("deadline", deadline, minimum=0.001, maximum=MAX_TIMEOUT)
         self._clock: Callable[[], float] = clock if clock is not None else time.time
 
-        policy = retry if retry is not None else RetryPolicy()
+        policy = retry if retry is not None else _default_retry()
         changes: dict[str, Any] = {}
         if clock is not None:
             changes["clock"] = clock

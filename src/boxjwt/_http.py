@@ -10,6 +10,7 @@ deadlines and size caps of each purpose are named (the ``requests`` transport en
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -109,6 +110,7 @@ def opt_str(value: object) -> str | None:
     return str(value)
 
 
+@functools.lru_cache(maxsize=64)
 def parse_http_date(value: str | None) -> float | None:
     """An HTTP date (RFC 9110: IMF-fixdate, RFC 850 or asctime) as Unix seconds.
 

@@ -8,6 +8,7 @@ accepted, and never repeats a credential (userinfo in a URL) or an unbounded amo
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -208,6 +209,12 @@ def validate_url(name: str, url: object) -> str:
     """
     if not isinstance(url, str) or not url.strip():
         raise ConfigurationError(f"{name} must be a non-empty URL string, such as {_EXAMPLE_URL}")
+    return _valid_url(name, url)
+
+
+@functools.lru_cache(maxsize=64)
+def _valid_url(name: str, url: str) -> str:
+    """:func:`validate_url` for a string (pure: memoised, a process uses a handful of URLs)."""
     url = url.strip().rstrip("/")
     if len(url) > MAX_URL_LENGTH:
         raise ConfigurationError(f"{name} is {len(url)} characters long (at most {MAX_URL_LENGTH})")
