@@ -68,12 +68,7 @@ def _origin_of_head(head: str) -> Origin | None:
 def box_heads(base_url: str, upload_url: str) -> tuple[str, ...]:
     """``scheme://netloc/`` of ``base_url`` and ``upload_url``: a URL starting with one of them
     is on that Box origin (the netloc ends at the first ``/``), without parsing it."""
-    heads = []
-    for url in (base_url, upload_url):
-        parts = urlsplit(url)
-        if parts.scheme and parts.netloc:
-            heads.append(f"{parts.scheme}://{parts.netloc}/")
-    return tuple(heads)
+    return tuple(f"{p.scheme}://{p.netloc}/" for p in map(urlsplit, (base_url, upload_url)))
 
 
 _API_ORIGIN: Final = origin(DEFAULT_BASE_URL)

@@ -27,8 +27,9 @@ from boxjwt._http import API_TIMEOUT, ERROR_READ_BYTES, get_header, parse_retry_
 from boxjwt._ratelimit import RateLimiter, RatePermit, shared_rate_limiter
 from boxjwt._ratepolicy import RateClass, rate_class_of
 from boxjwt._retry import RetryEvent, RetryPolicy, default_retry_after
+from boxjwt._routing import resolve_box_url
 from boxjwt._scrub import scrub
-from boxjwt._session import IDEMPOTENT_METHODS, resolve_box_url
+from boxjwt._session import IDEMPOTENT_METHODS
 from boxjwt._validate import validate_timeout
 from boxjwt.aio._authenticator import AsyncJWTAuthenticator
 from boxjwt.aio._pool import lean_client
