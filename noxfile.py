@@ -198,7 +198,7 @@ def bench(session: nox.Session) -> None:
         "--command",
         "nox -s bench",
         rate_args=("--docs", "--check", "--command", "nox -s bench"),
-        async_args=("--docs", "--check", "--command", "nox -s bench"),
+        async_args=("--docs", "--check", "--strict", "--command", "nox -s bench"),
     )
 
 

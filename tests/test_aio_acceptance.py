@@ -13,6 +13,7 @@ import pytest
 from aio_support import ME, make_auth
 from boxjwt import KeyFile, RateLimiter
 from boxjwt.aio import AsyncAsUserSession, AsyncJWTAuthenticator
+from boxjwt.aio._h11 import fast_client
 from boxjwt.testing import BoxEmulator, FakeClock
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ async def test_1000_users_from_200_tasks_share_one_pool_and_act_as_their_user(
 ) -> None:
     users = [emu.add_user(f"Migrated user {n}").id for n in range(1000)]
     pool = 16
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=pool))
+    client = fast_client(httpx.Limits(max_connections=pool, max_keepalive_connections=pool))
     auth = make_auth(keyfile, emu, clock)
     async with auth, client, AsyncAsUserSession(auth, client=client) as root:
         assert (await root.get(ME)).is_success  # the enterprise token, one pooled connection

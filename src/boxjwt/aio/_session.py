@@ -32,7 +32,7 @@ from boxjwt._scrub import scrub
 from boxjwt._session import IDEMPOTENT_METHODS
 from boxjwt._validate import validate_timeout
 from boxjwt.aio._authenticator import AsyncJWTAuthenticator
-from boxjwt.aio._pool import lean_client
+from boxjwt.aio._h11 import fast_client
 from boxjwt.aio._transport import drain, httpx_timeout, read_at_most, retrying, transport_error
 from boxjwt.exceptions import BoxJWTError, ConfigurationError
 
@@ -183,7 +183,7 @@ class AsyncAsUserSession:
             self._owns_client = False
         else:
             self._owns_client = client is None
-            self._client = client if client is not None else lean_client(DEFAULT_LIMITS)
+            self._client = client if client is not None else fast_client(DEFAULT_LIMITS)
         self._httpx_timeout = httpx_timeout(self._timeout)
 
     # ------------------------------------------------------------------ properties
