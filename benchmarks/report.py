@@ -553,10 +553,13 @@ What each library does, read from its source (the counts in the table show it ha
   in flight first takes a 401 round trip. With the key decrypted once and one shared network
   layer (see below) its per-call path is thin.
 - **boxjwt** mints one assertion per subject under a per-subject lock, refreshes ahead of
-  expiry (no 401 round trip), and decrypts the key once. Where it trails the floor or
-  boxsdk 3.x with 0 ms of latency, the difference is per-request Python work in
-  `AsUserSession` (URL resolution, the token lookup, the retry wrapper) and in `for_user`
-  (a new `requests.Session` per sibling); with 20 ms of latency it disappears.
+  expiry (no 401 round trip), and decrypts the key once. A token requested while an
+  `AsUserSession` sends rides on that session's connection pool (one connection at cold
+  start, like the floor; two before issue 18). Where it trails the floor or boxsdk 3.x with
+  0 ms of latency, the difference is the per-request Python work that is its behaviour: the
+  Box-origin check and URL resolution, the token lookup, the rate limiter's slot, the retry
+  wrapper, and in `for_user` a sibling session per call; with 20 ms of latency it disappears.
+  `benchmarks/hotpath.py --profile cached` shows where that time goes.
 
 ## What each environment does
 
