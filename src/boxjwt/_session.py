@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import requests
 from requests.cookies import RequestsCookieJar
 from requests.hooks import default_hooks
+from requests.models import REDIRECT_STATI
 from requests.structures import CaseInsensitiveDict
 
 from boxjwt._auth import (
@@ -463,8 +464,8 @@ class AsUserSession(requests.Session):
 
         A hop to a Box host gets fresh credentials only when the chain started at a Box host.
         """
-        if not resp.is_redirect:  # nearly every answer: nothing to follow
-            return
+        if resp.status_code not in REDIRECT_STATI or not resp.is_redirect:
+            return  # nearly every answer: nothing to follow (the status first: no header lookup)
         kwargs[_HOP] = self._on_box(req.url or "")
         yield from super().resolve_redirects(resp, req, *args, **kwargs)
 
