@@ -218,3 +218,37 @@ async def test_https_is_verified(tmp_path: Path) -> None:
         async with httpx.AsyncClient(transport=H11Transport(DEFAULT_LIMITS)) as client:
             with pytest.raises(httpx.ConnectError):  # a certificate nobody vouches for
                 await client.get(f"https://127.0.0.1:{port}/")
+
+
+async def _serve_raw(answer: bytes) -> tuple[asyncio.Server, str]:
+    """A server that reads a request head, then writes ``answer`` and closes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
+async def test_hostile_and_odd_answers() -> None:
+    cases = {
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok": "ok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc": httpx.RemoteProtocolError,
+        b"this is not HTTP\r\n\r\n": httpx.RemoteProtocolError,
+        b"": httpx.RemoteProtocolError,
+    }
+    async with client_of(2) as client:
+        for answer, expected in cases.items():
+            server, url = await _serve_raw(answer)
+            async with server:
+                if isinstance(expected, str):
+                    assert (await client.get(url)).text == expected
+                else:
+                    with pytest.raises(expected):
+                        await client.get(url)
+        transport = client._transport  # type: ignore[attr-defined]
+        assert transport._open == transport._idle_count == 1  # the sound one, kept alive
