@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -248,6 +249,21 @@ async def test_429_and_transient_409_are_retried_for_every_method_5xx_only_for_i
         emu.faults.push(ME, 503, count=2)
         assert (await s.get(ME)).status_code == 200
     assert emu.count("GET", ME) == 3
+
+
+async def test_each_retry_is_logged_once_with_boxs_answer(
+    emu: BoxEmulator, auth: AsyncJWTAuthenticator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="boxjwt")
+    async with AsyncAsUserSession(auth) as s:
+        emu.faults.push(ME, 503)
+        emu.faults.push(ME, 429, retry_after=2)
+        assert (await s.get(ME)).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert "attempt 1 failed (HTTP 503, Box request id " in lines[0]
+    assert "attempt 2 failed (HTTP 429" in lines[1]
+    assert lines[1].endswith("retrying after the user's shared pause")
 
 
 async def test_bodies_that_cannot_be_replayed_are_sent_once(

@@ -486,21 +486,7 @@ class AsyncAsUserSession:
             )
 
         async def log_retry(event: RetryEvent) -> None:
-            outcome = event.outcome
-            when = f"in {event.delay:.1f} s"
-            if isinstance(outcome, httpx.Response):
-                if paced and outcome.status_code == 429:
-                    when = "after the user's shared pause"
-                what = f"HTTP {outcome.status_code}"
-                request_id = get_header(outcome.headers, "box-request-id")
-                if request_id:
-                    what += f", Box request id {request_id}"
-                await drain(outcome, ERROR_READ_BYTES)
-            else:
-                what = type(outcome).__name__
-            logger.warning(
-                "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
-            )
+            await _log_retry(method, url, paced=paced, event=event)
 
         return await retrying(
             self._retry,
@@ -511,3 +497,22 @@ class AsyncAsUserSession:
             retry_after=_after_shared_pause if paced else _retry_after,
             on_retry=log_retry,
         )
+
+
+async def _log_retry(method: str, url: str, *, paced: bool, event: RetryEvent) -> None:
+    """The warning for one failed attempt that will be retried (the answer is drained first)."""
+    outcome = event.outcome
+    when = f"in {event.delay:.1f} s"
+    if isinstance(outcome, httpx.Response):
+        if paced and outcome.status_code == 429:
+            when = "after the user's shared pause"
+        what = f"HTTP {outcome.status_code}"
+        request_id = get_header(outcome.headers, "box-request-id")
+        if request_id:
+            what += f", Box request id {request_id}"
+        await drain(outcome, ERROR_READ_BYTES)
+    else:
+        what = type(outcome).__name__
+    logger.warning(
+        "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
+    )
