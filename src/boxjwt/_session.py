@@ -321,7 +321,8 @@ class AsUserSession(requests.Session):
         self.cert = parent.cert
         self.max_redirects = parent.max_redirects
         self.trust_env = parent.trust_env
-        self.cookies = RequestsCookieJar()
+        # its own cookies, under the parent's cookie policy (a setting, like verify)
+        self.cookies = RequestsCookieJar(policy=getattr(parent.cookies, "_policy", None))
         self.adapters = parent.adapters
 
     # ------------------------------------------------------------------ properties
@@ -394,9 +395,17 @@ class AsUserSession(requests.Session):
         credentials = self._credentials.sibling(user_id)  # validates user_id
         sibling = AsUserSession.__new__(AsUserSession)  # __init__'s checks were made for us
         sibling._init_sibling(self)
-        sibling._set_up(
-            credentials, self._timeout, self._retry, self._rate_limiter, owns_pool=False
-        )
+        # _set_up(), from this session's already derived values
+        sibling._authenticator = self._authenticator
+        sibling._credentials = credentials
+        sibling._origins = self._origins
+        sibling._heads = self._heads
+        sibling._timeout = self._timeout
+        sibling._retry = self._retry
+        sibling._owns_pool = False
+        sibling._rate_limiter = self._rate_limiter
+        user = credentials.user_id
+        sibling._rate_subject = self._rate_subject if user is None else user
         sibling.raise_for_status = self.raise_for_status
         return sibling
 
