@@ -114,11 +114,12 @@ class AsyncAsUserSession:
     ``mode``, ``timeout``, ``raise_for_status``, ``retry`` and ``rate_limiter`` mean what
     they mean for :class:`boxjwt.AsUserSession` (the default limiter is the one the
     authenticator's sync core shares with every session, sync or async). ``client`` is the
-    ``httpx.AsyncClient`` to send through (default: a private one with :data:`DEFAULT_LIMITS`,
-    closed by :meth:`aclose`); its own ``follow_redirects`` and ``auth`` are never used: this
-    session follows redirects itself (``max_redirects``), dropping ``Authorization`` and
-    ``As-User`` on any hop away from Box. :meth:`for_user` makes a sibling on the same client,
-    hence the same connection pool (and cookie jar: Box's API sets none).
+    ``httpx.AsyncClient`` to send through (default: a private one with
+    :data:`boxjwt.aio.DEFAULT_LIMITS`, closed by :meth:`aclose`); its own ``follow_redirects``
+    and ``auth`` are never used: this session follows redirects itself (``max_redirects``),
+    dropping ``Authorization`` and ``As-User`` on any hop away from Box. :meth:`for_user` makes
+    a sibling on the same client, hence the same connection pool (and cookie jar: Box's API sets
+    none).
 
     Request methods (``get``, ``post``, ``put``, ``patch``, ``delete``, ``head``, ``options``,
     ``request``) take ``httpx``'s keywords (``params``, ``headers``, ``content``, ``data``,
