@@ -70,17 +70,20 @@ def tests(session: nox.Session) -> None:
 
     On the oldest Python under branch coverage (95% gate) and, in CI, with the ``ci`` Hypothesis
     profile (1,000 examples per property); on the others without coverage (it would only measure
-    the same lines again) and with the ``dev`` profile (100 examples: enough to catch what differs
-    between interpreters, and it keeps CI well under 20 minutes on 2 cores). With boxsdk
+    the same lines again), with the ``dev`` profile (100 examples: enough to catch what differs
+    between interpreters) and a pytest-xdist worker per core: that keeps CI well under 20 minutes
+    on 2 cores, since much of the suite waits on sockets and scaled clocks. With boxsdk
     installed, tests/integrations (our adapter) and tests/fidelity (the SDK's own JWT auth against
     the emulator) run too; the environment variables turn a skip into a failure.
     """
     session.install("-e", ".[redis,boxsdk,async]", *_group("test"))
     coverage = []
+    parallel = ["-n", "auto"]  # pytest-xdist: a worker per core
     profile = "dev"
     if session.python == PYTHON:
         profile = "ci" if os.environ.get("CI") else "dev"
         session.run("coverage", "erase")
+        parallel = []  # the reference run: one process, as a user's pytest runs it
         coverage = [
             "--cov=boxjwt",
             "--cov-branch",
@@ -90,6 +93,7 @@ def tests(session: nox.Session) -> None:
     session.run(
         "pytest",
         *coverage,
+        *parallel,
         "--durations=15",
         *session.posargs,
         env={
@@ -129,7 +133,14 @@ def lowest(session: nox.Session) -> None:
         "requests.__version__, attrs.__version__, httpx.__version__)",
     )
     session.run(
-        "pytest", "-q", "-p", "no:randomly", *session.posargs, env={"HYPOTHESIS_PROFILE": "dev"}
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-n",
+        "auto",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "dev"},
     )
 
 

@@ -53,6 +53,10 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# The CLI wraps its reports to the terminal's width (COLUMNS when set, as pytest-xdist's workers
+# set it to 80); the tests read the reports at one width, whatever runs them.
+os.environ["COLUMNS"] = "100"
+
 # The boxjwt pytest plugin (box_emulator, box_keyfile fixtures), loaded here rather than through
 # its entry point (pyproject passes "-p no:boxjwt") so that coverage sees boxjwt's imports.
 pytest_plugins = ["boxjwt.testing.pytest_plugin"]
