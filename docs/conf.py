@@ -57,7 +57,8 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r".*collections\.abc\..*"),
     (r"py:.*", r"(collections\.abc|contextlib|enum|typing|types|os|pathlib|random|time)\..*"),
-    (r"py:.*", r"(requests|urllib3|redis|httpx|h11|cryptography|box_sdk_gen|tenacity|attrs|pytest)(\..*)?"),
+    (r"py:.*", r"(requests|urllib3|redis|httpx|h11|cryptography|box_sdk_gen)(\..*)?"),
+    (r"py:.*", r"(tenacity|attrs|pytest)(\..*)?"),
     (r"py:class", r"(Callable|Iterator|Iterable|Mapping|Sequence|Any|Final|Literal)(\[.*)?"),
     (r"py:class", r"(RSAPrivateKey|RSAPublicKey|rsa\.RSAPrivateKey|PreparedRequest)"),
     (r"py:class", r"(NetworkSession|BoxClient|BaseUrls|_SDKAccessToken|Authentication)"),
