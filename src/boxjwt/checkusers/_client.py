@@ -17,14 +17,11 @@ from typing import Any, Final
 import requests
 
 from boxjwt._authenticator import JWTAuthenticator
-from boxjwt._bounded import BoundedAdapter, bounded_request, mount_bounded_adapters
-from boxjwt._http import PREFLIGHT_LIMITS, get_header, json_object
+from boxjwt._bounded import BoundedAdapter, mount_bounded_adapters
+from boxjwt._http import PREFLIGHT_LIMITS
 from boxjwt._retry import RetryPolicy
 from boxjwt._session import AsUserSession
-from boxjwt._token_endpoint import transport_error
-from boxjwt.exceptions import APIError, TokenExchangeError, TransportError
-from boxjwt.preflight._client import Answer, _error_evidence
-from boxjwt.preflight._model import CheckEvidence
+from boxjwt.preflight._client import Answer, call_box
 
 __all__ = ["Counter", "UsersClient"]
 
@@ -93,29 +90,7 @@ class UsersClient:
             shown += f" (As-User: {as_user})"
         session = self._root.for_user(as_user)
         session.hooks["response"].append(self.api)
-        try:
-            try:
-                response = bounded_request(
-                    session,
-                    "GET",
-                    f"/2.0{path}",
-                    limits=PREFLIGHT_LIMITS,
-                    params=dict(params or {}),
-                    headers=_JSON,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:  # the answer's deadline passed
-                raise transport_error(exc, "GET", shown) from None
-        except (APIError, TokenExchangeError, TransportError) as exc:
-            status = None if isinstance(exc, TransportError) else exc.status_code
-            return Answer(_error_evidence(shown, exc), status, error=exc)
-        evidence = CheckEvidence(
-            request=shown,
-            status_code=response.status_code,
-            request_id=get_header(response.headers, "box-request-id"),
-        )
-        data = json_object(response.text) if response.status_code == 200 else None
-        return Answer(evidence, response.status_code, data)
+        return call_box(session, "GET", path, shown=shown, limits=PREFLIGHT_LIMITS, params=params)
 
     def user_token(self, user_id: str) -> None:
         """Ask Box for ``user_id``'s own token (raises the token request's error)."""

@@ -29,7 +29,7 @@ from boxjwt._token_endpoint import transport_error
 from boxjwt.exceptions import APIError, TokenExchangeError, TransportError
 from boxjwt.preflight._model import CheckEvidence
 
-__all__ = ["Answer", "BoxClient", "Observer", "token_evidence"]
+__all__ = ["Answer", "BoxClient", "Observer", "call_box", "token_evidence"]
 
 _JSON: Final = {"Accept": "application/json"}
 
@@ -92,6 +92,45 @@ class Answer:
         if self.error is not None:
             return f": HTTP {self.status} {self.evidence.error or ''}".rstrip() + "."
         return f": unexpected answer (HTTP {self.status})."
+
+
+def call_box(
+    session: requests.Session,
+    method: str,
+    path: str,
+    *,
+    shown: str,
+    limits: ReadLimits,
+    params: Mapping[str, str] | None = None,
+    json_body: object = None,
+) -> Answer:
+    """``method /2.0<path>`` through ``session``, read within ``limits``, as an :class:`Answer`
+    (``shown``: the request as reports name it). Never raises for Box's answer: a refusal, a
+    token failure or a transport failure is the answer's ``error``."""
+    try:
+        try:
+            response = bounded_request(
+                session,
+                method,
+                f"/2.0{path}",
+                limits=limits,
+                params=dict(params or {}),
+                json=json_body,
+                headers=_JSON,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:  # the answer's deadline passed
+            raise transport_error(exc, method, shown) from None
+    except (APIError, TokenExchangeError, TransportError) as exc:
+        status = None if isinstance(exc, TransportError) else exc.status_code
+        return Answer(_error_evidence(shown, exc), status, error=exc)
+    evidence = CheckEvidence(
+        request=shown,
+        status_code=response.status_code,
+        request_id=get_header(response.headers, "box-request-id"),
+    )
+    data = json_object(response.text) if response.status_code == 200 else None
+    return Answer(evidence, response.status_code, data)
 
 
 def _error_evidence(
@@ -202,30 +241,15 @@ class BoxClient:
         if as_user is not None:
             shown += f" (As-User: {as_user})"
         session = self._session(user_token_of or as_user, user_token_of is not None)
-        try:
-            try:
-                response = bounded_request(
-                    session,
-                    method,
-                    f"/2.0{path}",
-                    limits=self._limits,
-                    params=dict(params or {}),
-                    json=json_body,
-                    headers=_JSON,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:  # the answer's deadline passed
-                raise transport_error(exc, method, shown) from None
-        except (APIError, TokenExchangeError, TransportError) as exc:
-            status = None if isinstance(exc, TransportError) else exc.status_code
-            return Answer(_error_evidence(shown, exc), status, error=exc)
-        evidence = CheckEvidence(
-            request=shown,
-            status_code=response.status_code,
-            request_id=get_header(response.headers, "box-request-id"),
+        return call_box(
+            session,
+            method,
+            path,
+            shown=shown,
+            limits=self._limits,
+            params=params,
+            json_body=json_body,
         )
-        data = json_object(response.text) if response.status_code == 200 else None
-        return Answer(evidence, response.status_code, data)
 
     def close(self) -> None:
         """Close the connection pool and the token session."""
