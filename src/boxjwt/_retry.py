@@ -9,6 +9,7 @@ random source are injectable so tests never sleep.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ __all__ = [
     "RetryPolicy",
     "default_retry_after",
     "default_retryable",
+    "log_retry",
     "parse_retry_after",
 ]
 
@@ -75,6 +77,31 @@ class RetryEvent:
     delay: float
     elapsed: float
     outcome: Any
+
+
+def log_retry(
+    log: logging.Logger,
+    method: str,
+    url: str | None,
+    event: RetryEvent,
+    *,
+    paced: bool,
+    status: int | None = None,
+    request_id: str | None = None,
+) -> None:
+    """The warning for a Box request whose failed attempt will be retried, for every transport
+    (``status`` and ``request_id``: of Box's answer, when the outcome was one; ``paced``: a
+    429 then waits out the user's shared pause rather than ``event.delay``)."""
+    when = f"in {event.delay:.1f} s"
+    if status is None:
+        what = type(event.outcome).__name__
+    else:
+        if paced and status == 429:
+            when = "after the user's shared pause"
+        what = f"HTTP {status}" + (f", Box request id {request_id}" if request_id else "")
+    log.warning(
+        "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
+    )
 
 
 class _wait_jitter(wait_base):  # noqa: N801 - named like tenacity's strategies

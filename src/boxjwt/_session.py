@@ -56,7 +56,7 @@ from boxjwt._errors import raise_for_box_error, retry_after_of
 from boxjwt._http import API_TIMEOUT, safe_url
 from boxjwt._ratelimit import RateLimiter, shared_rate_limiter
 from boxjwt._ratepolicy import RateClass, rate_class_of
-from boxjwt._retry import RetryEvent, RetryPolicy
+from boxjwt._retry import RetryEvent, RetryPolicy, log_retry
 from boxjwt._routing import box_heads, resolve_box_url
 from boxjwt._scrub import scrub
 from boxjwt._token_endpoint import get_header, sanitized_cause, transport_error
@@ -150,21 +150,19 @@ def _after_shared_pause(outcome: object) -> float | None:
 
 def _log_retry(method: str, request: PreparedRequest, paced: bool, event: RetryEvent) -> None:
     """Log a retry of a Box request (and free the connection of the answer retried)."""
-    url = safe_url(request.url)
     outcome = event.outcome
-    when = f"in {event.delay:.1f} s"
+    status = request_id = None
     if isinstance(outcome, requests.Response):
-        if paced and outcome.status_code == 429:
-            when = "after the user's shared pause"
-        what = f"HTTP {outcome.status_code}"
-        request_id = get_header(outcome.headers, "box-request-id")
-        if request_id:
-            what += f", Box request id {request_id}"
+        status, request_id = outcome.status_code, get_header(outcome.headers, "box-request-id")
         discard(outcome)
-    else:
-        what = type(outcome).__name__
-    logger.warning(
-        "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
+    log_retry(
+        logger,
+        method,
+        safe_url(request.url),
+        event,
+        paced=paced,
+        status=status,
+        request_id=request_id,
     )
 
 

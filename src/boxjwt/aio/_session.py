@@ -26,7 +26,7 @@ from boxjwt._classify import retryable_response
 from boxjwt._http import API_TIMEOUT, ERROR_READ_BYTES, get_header, parse_retry_after, safe_url
 from boxjwt._ratelimit import RateLimiter, RatePermit, shared_rate_limiter
 from boxjwt._ratepolicy import RateClass, rate_class_of
-from boxjwt._retry import RetryEvent, RetryPolicy, default_retry_after
+from boxjwt._retry import RetryEvent, RetryPolicy, default_retry_after, log_retry
 from boxjwt._routing import resolve_box_url
 from boxjwt._scrub import scrub
 from boxjwt._session import IDEMPOTENT_METHODS
@@ -486,7 +486,7 @@ class AsyncAsUserSession:
                 idempotent=idempotent,
             )
 
-        async def log_retry(event: RetryEvent) -> None:
+        async def on_retry(event: RetryEvent) -> None:
             await _log_retry(method, url, paced=paced, event=event)
 
         return await retrying(
@@ -496,24 +496,15 @@ class AsyncAsUserSession:
             retry_exception=retry_exception,
             retry_result=retry_result,
             retry_after=_after_shared_pause if paced else _retry_after,
-            on_retry=log_retry,
+            on_retry=on_retry,
         )
 
 
 async def _log_retry(method: str, url: str, *, paced: bool, event: RetryEvent) -> None:
-    """The warning for one failed attempt that will be retried (the answer is drained first)."""
+    """Log a retry of a Box request (the answer retried is drained first)."""
     outcome = event.outcome
-    when = f"in {event.delay:.1f} s"
+    status = request_id = None
     if isinstance(outcome, httpx.Response):
-        if paced and outcome.status_code == 429:
-            when = "after the user's shared pause"
-        what = f"HTTP {outcome.status_code}"
-        request_id = get_header(outcome.headers, "box-request-id")
-        if request_id:
-            what += f", Box request id {request_id}"
+        status, request_id = outcome.status_code, get_header(outcome.headers, "box-request-id")
         await drain(outcome, ERROR_READ_BYTES)
-    else:
-        what = type(outcome).__name__
-    logger.warning(
-        "%s %s: attempt %d failed (%s); retrying %s", method, url, event.attempt, what, when
-    )
+    log_retry(logger, method, url, event, paced=paced, status=status, request_id=request_id)
