@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import csv
 import logging
-import os
 import pathlib
 import shutil
 import signal
@@ -34,8 +33,8 @@ from types import FrameType
 from typing import Any, Final, TextIO
 
 from boxjwt._authenticator import JWTAuthenticator
+from boxjwt._cli_preflight import add_key_options, env_passphrase
 from boxjwt._keyfile import KeyFile
-from boxjwt._secret import Secret
 from boxjwt.checkusers import ALL_USERS, UserCheckReport, check_users, render_text
 from boxjwt.checkusers._model import AllUsersMarker
 from boxjwt.checkusers._userlist import read_user_list
@@ -84,17 +83,7 @@ def add_check_users(subparsers: Any) -> None:
     parser.add_argument(
         "--base-url", default="https://api.box.com", metavar="URL", help="Box's root URL"
     )
-    parser.add_argument(
-        "--passphrase-env",
-        metavar="VAR",
-        help="read the private key's passphrase from environment variable VAR",
-    )
-    parser.add_argument(
-        "--private-key",
-        type=pathlib.Path,
-        metavar="PEM",
-        help="the private key's PEM file, for a key pair added by hand",
-    )
+    add_key_options(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -272,15 +261,11 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> JWTAuthenticator | int:
-    passphrase: Secret | None = None
-    if args.passphrase_env is not None:
-        value = os.environ.get(args.passphrase_env)
-        if not value:
-            return _usage_error(f"environment variable {args.passphrase_env} is not set")
-        passphrase = Secret(value)
     try:
         keyfile = KeyFile.from_file(
-            args.keyfile, passphrase=passphrase, private_key_path=args.private_key
+            args.keyfile,
+            passphrase=env_passphrase(args.passphrase_env),
+            private_key_path=args.private_key,
         )
         return JWTAuthenticator(keyfile, base_url=args.base_url)
     except KeyFileError as exc:

@@ -68,17 +68,7 @@ def add_preflight(subparsers: Any) -> None:
         help="the managed user to test As-User and user tokens with (default: the first "
         "active managed non-admin user)",
     )
-    parser.add_argument(
-        "--passphrase-env",
-        metavar="VAR",
-        help="read the private key's passphrase from environment variable VAR",
-    )
-    parser.add_argument(
-        "--private-key",
-        type=pathlib.Path,
-        metavar="PEM",
-        help="the private key's PEM file, for a key pair added by hand",
-    )
+    add_key_options(parser)
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 on warnings too (e.g. optional scopes)"
     )
@@ -99,6 +89,32 @@ def add_preflight(subparsers: Any) -> None:
 
 
 # --------------------------------------------------------------------------- running
+
+
+def add_key_options(parser: argparse.ArgumentParser) -> None:
+    """``--passphrase-env`` and ``--private-key``: how every subcommand that loads a key file
+    is told where its secrets are."""
+    parser.add_argument(
+        "--passphrase-env",
+        metavar="VAR",
+        help="read the private key's passphrase from environment variable VAR",
+    )
+    parser.add_argument(
+        "--private-key",
+        type=pathlib.Path,
+        metavar="PEM",
+        help="the private key's PEM file, for a key pair added by hand",
+    )
+
+
+def env_passphrase(variable: str | None) -> Secret | None:
+    """The passphrase in environment variable ``variable`` (``--passphrase-env``), if named."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigurationError(f"environment variable {variable} is not set")
+    return Secret(value)
 
 
 def _usage_error(message: str) -> int:
@@ -178,12 +194,10 @@ def cmd_preflight(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one early
         return _usage_error("--scenario needs --emulator")
     if args.keyfile is None:
         return _usage_error("the KEYFILE argument is required (or use --emulator)")
-    passphrase: Secret | None = None
-    if args.passphrase_env is not None:
-        value = os.environ.get(args.passphrase_env)
-        if not value:
-            return _usage_error(f"environment variable {args.passphrase_env} is not set")
-        passphrase = Secret(value)
+    try:
+        passphrase = env_passphrase(args.passphrase_env)
+    except ConfigurationError as exc:
+        return _usage_error(str(exc))
     try:
         report = preflight(
             args.keyfile,
