@@ -360,6 +360,29 @@ def test_progress_bar_on_a_terminal_and_none_for_machine_output() -> None:
     assert silent.getvalue() == ""
 
 
+@pytest.fixture
+def sigint_handler(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The SIGINT disposition the process starts with (a terminal's Python: the default
+    handler; ``nohup`` or a shell's background job: ignored), put back afterwards."""
+    previous = signal.signal(signal.SIGINT, request.param)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def interrupt_after_five_users(emu: BoxEmulator) -> threading.Thread:
+    def interrupt() -> None:
+        deadline = time.monotonic() + 30
+        while emu.count("GET", "/2.0/users/me") < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    return threading.Thread(target=interrupt)
+
+
+@pytest.mark.parametrize(
+    "sigint_handler", [signal.default_int_handler], indirect=True, ids=["default"]
+)
+@pytest.mark.usefixtures("sigint_handler")
 def test_ctrl_c_prints_the_partial_report(
     capsys: pytest.CaptureFixture[str],
     real_emu: BoxEmulator,
@@ -372,13 +395,7 @@ def test_ctrl_c_prints_the_partial_report(
     plan.write_text("\n".join(u.id for u in users))
     real_emu.latency = 0.005
 
-    def interrupt() -> None:
-        deadline = time.monotonic() + 30
-        while real_emu.count("GET", "/2.0/users/me") < 5 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    killer = threading.Thread(target=interrupt)
+    killer = interrupt_after_five_users(real_emu)
     killer.start()
     try:
         status, out, err = run(
@@ -393,7 +410,35 @@ def test_ctrl_c_prints_the_partial_report(
     reasons = document["summary"]["reasons"]
     assert reasons["ok"] >= 1
     assert reasons[str(Reason.NOT_CHECKED)] >= 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+@pytest.mark.parametrize("sigint_handler", [signal.SIG_IGN], indirect=True, ids=["ignored"])
+@pytest.mark.usefixtures("sigint_handler")
+def test_ctrl_c_ignored_by_the_process_does_not_stop_the_run(
+    capsys: pytest.CaptureFixture[str],
+    real_emu: BoxEmulator,
+    key_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    """Under nohup or in a shell's background, SIGINT stays ignored: the run completes."""
+    users = real_emu.add_users(40)
+    plan = tmp_path / "plan.txt"
+    plan.write_text("\n".join(u.id for u in users))
+    real_emu.latency = 0.005
+    killer = interrupt_after_five_users(real_emu)
+    killer.start()
+    try:
+        status, out, err = run(
+            capsys, *base(real_emu, key_path), "--users", str(plan), "--json", "--concurrency", "2"
+        )
+    finally:
+        killer.join()
+    assert (status, err) == (0, "")
+    document = json.loads(out)
+    assert document["complete"] is True
+    assert document["summary"]["reasons"] == {"ok": 40}
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_json_reference_example_matches_the_schema_and_lists_every_reason() -> None:
