@@ -160,8 +160,14 @@ def test_console_main_exits_with_the_code(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_real_process_serves_until_interrupted(tmp_path: Path) -> None:
     target = tmp_path / "key.json"
+    # `python -m boxjwt emulator`, with Ctrl-C's default disposition even when this test runs
+    # where SIGINT is ignored (nohup, a shell's background job), which the child would inherit
+    start = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'boxjwt'; runpy.run_module('boxjwt', run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "boxjwt", "emulator", "--keyfile", str(target)],
+        [sys.executable, "-c", start, "emulator", "--keyfile", str(target)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
