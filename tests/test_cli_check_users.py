@@ -369,14 +369,34 @@ def sigint_handler(request: pytest.FixtureRequest) -> Iterator[None]:
     signal.signal(signal.SIGINT, previous)
 
 
-def interrupt_after_five_users(emu: BoxEmulator) -> threading.Thread:
+def check_and_interrupt(
+    capsys: pytest.CaptureFixture[str],
+    emu: BoxEmulator,
+    key_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+    users: int,
+) -> tuple[int, str, str]:
+    """Runs check-users on ``users`` new users (5 ms per call, 2 at a time) and sends this
+    process SIGINT once 5 users were checked; returns the CLI's status, stdout and stderr."""
+    assert threading.current_thread() is threading.main_thread()
+    plan = tmp_path / "plan.txt"
+    plan.write_text("\n".join(u.id for u in emu.add_users(users)))
+    emu.latency = 0.005
+
     def interrupt() -> None:
         deadline = time.monotonic() + 30
         while emu.count("GET", "/2.0/users/me") < 5 and time.monotonic() < deadline:
             time.sleep(0.005)
         os.kill(os.getpid(), signal.SIGINT)
 
-    return threading.Thread(target=interrupt)
+    killer = threading.Thread(target=interrupt)
+    killer.start()
+    try:
+        return run(
+            capsys, *base(emu, key_path), "--users", str(plan), "--json", "--concurrency", "2"
+        )
+    finally:
+        killer.join()
 
 
 @pytest.mark.parametrize(
@@ -389,20 +409,7 @@ def test_ctrl_c_prints_the_partial_report(
     key_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    assert threading.current_thread() is threading.main_thread()
-    users = real_emu.add_users(300)
-    plan = tmp_path / "plan.txt"
-    plan.write_text("\n".join(u.id for u in users))
-    real_emu.latency = 0.005
-
-    killer = interrupt_after_five_users(real_emu)
-    killer.start()
-    try:
-        status, out, err = run(
-            capsys, *base(real_emu, key_path), "--users", str(plan), "--json", "--concurrency", "2"
-        )
-    finally:
-        killer.join()
+    status, out, err = check_and_interrupt(capsys, real_emu, key_path, tmp_path, users=300)
     assert status == 130
     assert "stopping after the users being checked" in err
     document = json.loads(out)
@@ -422,18 +429,7 @@ def test_ctrl_c_ignored_by_the_process_does_not_stop_the_run(
     tmp_path: pathlib.Path,
 ) -> None:
     """Under nohup or in a shell's background, SIGINT stays ignored: the run completes."""
-    users = real_emu.add_users(40)
-    plan = tmp_path / "plan.txt"
-    plan.write_text("\n".join(u.id for u in users))
-    real_emu.latency = 0.005
-    killer = interrupt_after_five_users(real_emu)
-    killer.start()
-    try:
-        status, out, err = run(
-            capsys, *base(real_emu, key_path), "--users", str(plan), "--json", "--concurrency", "2"
-        )
-    finally:
-        killer.join()
+    status, out, err = check_and_interrupt(capsys, real_emu, key_path, tmp_path, users=40)
     assert (status, err) == (0, "")
     document = json.loads(out)
     assert document["complete"] is True
