@@ -162,10 +162,10 @@ def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C sets ``stop`` (the run ends after the users being checked and the
     partial report is printed); a second one interrupts at once. A process told to ignore
     Ctrl-C (``nohup``, a shell's background job) keeps ignoring it, as Python itself does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
 
